@@ -1,0 +1,42 @@
+// Picks the provider for a scheme. Schemes land here as they are implemented.
+import { ConfigError } from '../errors';
+import { createBasicProvider } from './basic';
+import type { AuthProvider, AuthScheme, Credentials, EncryptionMode } from './types';
+
+export interface AuthChoice {
+  scheme: AuthScheme;
+  credentials: Credentials;
+  encryption?: EncryptionMode;
+}
+
+type Factory = (choice: AuthChoice) => AuthProvider;
+
+const factories: Partial<Record<AuthScheme, Factory>> = {
+  basic: (c) => createBasicProvider(c.credentials),
+};
+
+/** Schemes this build can use, for menus and CLI validation. */
+export function supportedSchemes(): AuthScheme[] {
+  return (['basic', 'ntlm', 'credssp'] as const).filter((s) => factories[s] !== undefined);
+}
+
+/** @internal for scheme modules to add themselves. */
+export function registerAuthScheme(scheme: AuthScheme, factory: Factory): void {
+  factories[scheme] = factory;
+}
+
+export function createAuthProvider(choice: AuthChoice): AuthProvider {
+  const factory = factories[choice.scheme];
+  if (!factory) {
+    if (choice.scheme === 'ntlm' || choice.scheme === 'credssp') {
+      throw new ConfigError(`Authentication "${choice.scheme}" is not supported yet.`, `Use basic (over HTTPS, or HTTP with AllowUnencrypted=true on the host) for now.`);
+    }
+    throw new ConfigError(`Unknown authentication "${String(choice.scheme)}".`, 'Use basic, ntlm or credssp.');
+  }
+  if (choice.encryption === 'always' && choice.scheme === 'basic') {
+    throw new ConfigError('Basic authentication cannot encrypt messages.', 'Use HTTPS, or set encryption to auto/never.');
+  }
+  return factory(choice);
+}
+
+export type { AuthProvider, AuthScheme, Credentials, EncryptionMode } from './types';

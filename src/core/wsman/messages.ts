@@ -1,0 +1,263 @@
+// Pure builders and parsers for the WS-Management messages of a WinRS session.
+// Builders return the whole SOAP envelope as a string; parsers take an element
+// tree from parseXml and return plain data, throwing ProtocolError on nonsense.
+import { randomUUID } from 'node:crypto';
+import { create } from 'xmlbuilder2';
+import type { XMLBuilder } from 'xmlbuilder2/lib/interfaces';
+import { ProtocolError, WsmanFaultError } from '../errors';
+import { ACTION, ANONYMOUS, COMMAND_STATE, NS, RESOURCE, SIGNAL, type SignalName } from './namespaces';
+import { child, childrenNamed, find, textOf, type XmlElement } from './xml';
+
+export interface RequestHeader {
+  to: string;
+  action: string;
+  resourceUri: string;
+  messageId?: string;
+  maxEnvelopeSize: number;
+  /** Seconds. */
+  operationTimeout: number;
+  locale?: string;
+  sessionId?: string;
+  selectors?: Record<string, string>;
+  options?: Record<string, string>;
+}
+
+export interface BuiltMessage {
+  xml: string;
+  messageId: string;
+}
+
+type BodyWriter = (body: XMLBuilder) => void;
+
+export function newMessageId(): string {
+  return `uuid:${randomUUID().toUpperCase()}`;
+}
+
+/** xs:duration in whole or fractional seconds, as Windows writes it (PT20S, PT1.5S). */
+export function secondsToDuration(seconds: number): string {
+  if (!Number.isFinite(seconds) || seconds < 0) throw new RangeError(`not a duration: ${seconds}`);
+  const rounded = Math.round(seconds * 1000) / 1000;
+  return `PT${rounded}S`;
+}
+
+/** xs:duration (PnDTnHnMnS with optional fractions) to seconds; undefined if not a duration. */
+export function durationToSeconds(value: string): number | undefined {
+  const m = /^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$/.exec(value.trim());
+  if (!m || value.trim() === 'P' || value.trim().endsWith('T')) return undefined;
+  return (Number(m[1] ?? 0) * 86400) + (Number(m[2] ?? 0) * 3600) + (Number(m[3] ?? 0) * 60) + Number(m[4] ?? 0);
+}
+
+export function buildEnvelope(header: RequestHeader, writeBody?: BodyWriter): BuiltMessage {
+  const messageId = header.messageId ?? newMessageId();
+  const locale = header.locale ?? 'en-US';
+  const env = create().ele(NS.soap, 's:Envelope', {
+    'xmlns:wsa': NS.addressing,
+    'xmlns:wsman': NS.wsman,
+    'xmlns:wsmv': NS.wsmv,
+    'xmlns:rsp': NS.shell,
+  });
+  const h = env.ele(NS.soap, 's:Header');
+  h.ele(NS.addressing, 'wsa:Action', { 's:mustUnderstand': 'true' }).txt(header.action);
+  h.ele(NS.wsmv, 'wsmv:DataLocale', { 's:mustUnderstand': 'false', 'xml:lang': locale });
+  h.ele(NS.wsman, 'wsman:Locale', { 's:mustUnderstand': 'false', 'xml:lang': locale });
+  h.ele(NS.wsman, 'wsman:MaxEnvelopeSize', { 's:mustUnderstand': 'true' }).txt(String(header.maxEnvelopeSize));
+  h.ele(NS.addressing, 'wsa:MessageID').txt(messageId);
+  h.ele(NS.wsman, 'wsman:OperationTimeout').txt(secondsToDuration(header.operationTimeout));
+  h.ele(NS.addressing, 'wsa:ReplyTo').ele(NS.addressing, 'wsa:Address', { 's:mustUnderstand': 'true' }).txt(ANONYMOUS);
+  h.ele(NS.wsman, 'wsman:ResourceURI', { 's:mustUnderstand': 'true' }).txt(header.resourceUri);
+  if (header.sessionId) h.ele(NS.wsmv, 'wsmv:SessionId', { 's:mustUnderstand': 'false' }).txt(header.sessionId);
+  h.ele(NS.addressing, 'wsa:To').txt(header.to);
+  if (header.options && Object.keys(header.options).length > 0) {
+    const set = h.ele(NS.wsman, 'wsman:OptionSet', { 's:mustUnderstand': 'true' });
+    for (const [name, value] of Object.entries(header.options)) set.ele(NS.wsman, 'wsman:Option', { Name: name }).txt(value);
+  }
+  if (header.selectors && Object.keys(header.selectors).length > 0) {
+    const set = h.ele(NS.wsman, 'wsman:SelectorSet');
+    for (const [name, value] of Object.entries(header.selectors)) set.ele(NS.wsman, 'wsman:Selector', { Name: name }).txt(value);
+  }
+  const body = env.ele(NS.soap, 's:Body');
+  writeBody?.(body);
+  return { xml: env.end({ headless: true }), messageId };
+}
+
+// ---- bodies ----
+
+export interface ShellSpec {
+  codepage?: number;
+  noProfile?: boolean;
+  environment?: Record<string, string>;
+  workingDirectory?: string;
+  /** Seconds; sent as xs:duration (Windows rejects plain milliseconds). */
+  idleTimeout?: number;
+  lifetime?: number;
+  name?: string;
+}
+
+export function shellCreateOptions(spec: ShellSpec): Record<string, string> {
+  const options: Record<string, string> = {};
+  if (spec.noProfile !== undefined) options.WINRS_NOPROFILE = spec.noProfile ? 'TRUE' : 'FALSE';
+  if (spec.codepage !== undefined) options.WINRS_CODEPAGE = String(spec.codepage);
+  return options;
+}
+
+export function writeShellBody(spec: ShellSpec): BodyWriter {
+  // Element order as pypsrp sends it to Windows (captured in the shared fixtures).
+  return (body) => {
+    const shell = body.ele(NS.shell, 'rsp:Shell');
+    shell.ele(NS.shell, 'rsp:InputStreams').txt('stdin');
+    shell.ele(NS.shell, 'rsp:OutputStreams').txt('stdout stderr');
+    if (spec.idleTimeout !== undefined) shell.ele(NS.shell, 'rsp:IdleTimeOut').txt(secondsToDuration(spec.idleTimeout));
+    if (spec.lifetime !== undefined) shell.ele(NS.shell, 'rsp:Lifetime').txt(secondsToDuration(spec.lifetime));
+    if (spec.name) shell.ele(NS.shell, 'rsp:Name').txt(spec.name);
+    if (spec.workingDirectory) shell.ele(NS.shell, 'rsp:WorkingDirectory').txt(spec.workingDirectory);
+    if (spec.environment && Object.keys(spec.environment).length > 0) {
+      const env = shell.ele(NS.shell, 'rsp:Environment');
+      for (const [name, value] of Object.entries(spec.environment)) env.ele(NS.shell, 'rsp:Variable', { Name: name }).txt(value);
+    }
+  };
+}
+
+export function writeCommandBody(command: string, args: readonly string[]): BodyWriter {
+  return (body) => {
+    const line = body.ele(NS.shell, 'rsp:CommandLine');
+    line.ele(NS.shell, 'rsp:Command').txt(command);
+    for (const a of args) line.ele(NS.shell, 'rsp:Arguments').txt(a);
+  };
+}
+
+export function writeReceiveBody(commandId: string): BodyWriter {
+  return (body) => {
+    body.ele(NS.shell, 'rsp:Receive').ele(NS.shell, 'rsp:DesiredStream', { CommandId: commandId }).txt('stdout stderr');
+  };
+}
+
+export function writeSendBody(commandId: string, data: Buffer, end: boolean): BodyWriter {
+  return (body) => {
+    const attrs: Record<string, string> = { Name: 'stdin', CommandId: commandId };
+    if (end) attrs.End = 'true';
+    body.ele(NS.shell, 'rsp:Send').ele(NS.shell, 'rsp:Stream', attrs).txt(data.toString('base64'));
+  };
+}
+
+export function writeSignalBody(commandId: string, signal: SignalName): BodyWriter {
+  return (body) => {
+    body.ele(NS.shell, 'rsp:Signal', { CommandId: commandId }).ele(NS.shell, 'rsp:Code').txt(SIGNAL[signal]);
+  };
+}
+
+export { ACTION, RESOURCE };
+
+// ---- replies ----
+
+export interface ParsedEnvelope {
+  root: XmlElement;
+  header: XmlElement | undefined;
+  body: XmlElement;
+  action: string | undefined;
+  relatesTo: string | undefined;
+}
+
+export function readEnvelope(root: XmlElement): ParsedEnvelope {
+  if (root.ns !== NS.soap || root.name !== 'Envelope') {
+    throw new ProtocolError(`The reply is XML but not a SOAP 1.2 envelope (root element ${root.name}).`);
+  }
+  const header = child(root, NS.soap, 'Header');
+  const body = child(root, NS.soap, 'Body');
+  if (!body) throw new ProtocolError('The SOAP reply has no Body.');
+  return {
+    root,
+    header,
+    body,
+    action: textOf(child(header, NS.addressing, 'Action')),
+    relatesTo: textOf(child(header, NS.addressing, 'RelatesTo')),
+  };
+}
+
+/** The fault in a SOAP body, if there is one. */
+export function readFault(env: ParsedEnvelope): WsmanFaultError | undefined {
+  const fault = child(env.body, NS.soap, 'Fault');
+  if (!fault) return undefined;
+  const subcodeValue = textOf(child(child(child(fault, NS.soap, 'Code'), NS.soap, 'Subcode'), NS.soap, 'Value'));
+  const subcode = subcodeValue?.includes(':') ? subcodeValue.slice(subcodeValue.indexOf(':') + 1) : subcodeValue;
+  const wsmanFault = find(child(fault, NS.soap, 'Detail'), NS.fault, 'WSManFault');
+  const reason = textOf(child(child(fault, NS.soap, 'Reason'), NS.soap, 'Text'));
+  let message = wsmanFault ? collectFaultText(wsmanFault) : '';
+  if (!message) message = reason ?? '';
+  const code = wsmanFault?.attrs.Code !== undefined ? Number(wsmanFault.attrs.Code) : undefined;
+  return new WsmanFaultError({
+    code: code !== undefined && Number.isFinite(code) ? code : undefined,
+    subcode,
+    machine: wsmanFault?.attrs.Machine,
+    message: message.replace(/\s+/g, ' ').trim(),
+  });
+}
+
+// f:Message may hold text directly or a nested f:ProviderFault (Exchange) with its own text.
+function collectFaultText(el: XmlElement): string {
+  const parts: string[] = [];
+  const walk = (e: XmlElement): void => {
+    const own = e.text.trim();
+    if (own && e.name !== 'WSManFault') parts.push(own);
+    for (const c of e.children) walk(c);
+  };
+  walk(el);
+  return [...new Set(parts)].join(' — ');
+}
+
+export function readShellId(env: ParsedEnvelope): string {
+  // Windows puts the id in the ResourceCreated selector and in rsp:Shell/ShellId; OMI sometimes only one.
+  const selectors = childrenNamed(find(env.body, NS.wsman, 'SelectorSet'), NS.wsman, 'Selector');
+  const fromSelector = textOf(selectors.find((s) => s.attrs.Name === 'ShellId'));
+  const id = fromSelector || textOf(find(env.body, NS.shell, 'ShellId'));
+  if (!id) throw new ProtocolError('The Create reply carries no ShellId.');
+  return id;
+}
+
+export function readCommandId(env: ParsedEnvelope): string {
+  const id = textOf(find(env.body, NS.shell, 'CommandId'));
+  if (!id) throw new ProtocolError('The Command reply carries no CommandId.');
+  return id;
+}
+
+export interface ReceivedStream {
+  name: string;
+  commandId: string | undefined;
+  bytes: Buffer;
+  end: boolean;
+}
+
+export interface ReceiveResult {
+  streams: ReceivedStream[];
+  done: boolean;
+  exitCode: number | undefined;
+}
+
+export function readReceive(env: ParsedEnvelope): ReceiveResult {
+  const response = child(env.body, NS.shell, 'ReceiveResponse');
+  if (!response) throw new ProtocolError('The Receive reply has no ReceiveResponse.');
+  const streams: ReceivedStream[] = childrenNamed(response, NS.shell, 'Stream').map((s) => ({
+    name: s.attrs.Name ?? '',
+    commandId: s.attrs.CommandId,
+    // Base64 may carry whitespace (OMI); Buffer.from ignores it.
+    bytes: Buffer.from(s.text, 'base64'),
+    end: (s.attrs.End ?? '').toLowerCase() === 'true',
+  }));
+  const state = child(response, NS.shell, 'CommandState');
+  const done = (state?.attrs.State ?? '').trim() === COMMAND_STATE.done;
+  const exitText = textOf(child(state, NS.shell, 'ExitCode'));
+  let exitCode: number | undefined;
+  if (exitText !== undefined && exitText !== '') {
+    exitCode = Number(exitText);
+    if (!Number.isInteger(exitCode)) throw new ProtocolError(`The Receive reply has a non-numeric ExitCode "${exitText}".`);
+    // Windows reports exit codes as unsigned 32-bit; show the signed value users know.
+    if (exitCode > 0x7fffffff && exitCode <= 0xffffffff) exitCode -= 0x100000000;
+  }
+  return { streams, done, exitCode };
+}
+
+/** cfg:MaxEnvelopeSizekb from a WS-Transfer Get of winrm/config. */
+export function readMaxEnvelopeSizeKb(env: ParsedEnvelope): number | undefined {
+  const value = textOf(find(env.body, NS.config, 'MaxEnvelopeSizekb'));
+  const n = value === undefined ? NaN : Number(value);
+  return Number.isFinite(n) && n > 0 ? n : undefined;
+}

@@ -1,0 +1,128 @@
+// A namespace-aware element tree over fast-xml-parser. SOAP forbids DTDs, so any
+// DOCTYPE or ENTITY declaration is refused before parsing: no entity expansion,
+// ever. Entities are decoded here in one pass (the five predefined ones and
+// numeric references), so `&amp;#65;` stays `&#65;`.
+import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { ProtocolError } from '../errors';
+import { NS } from './namespaces';
+
+export interface XmlElement {
+  /** Namespace URI ('' when none). */
+  ns: string;
+  /** Local name, without prefix. */
+  name: string;
+  /** Attributes by local name (xmlns declarations left out). */
+  attrs: Record<string, string>;
+  children: XmlElement[];
+  /** Concatenated direct text content, entities decoded, not trimmed. */
+  text: string;
+}
+
+const parser = new XMLParser({
+  preserveOrder: true,
+  ignoreAttributes: false,
+  attributeNamePrefix: '',
+  parseTagValue: false,
+  parseAttributeValue: false,
+  trimValues: false,
+  processEntities: false,
+  htmlEntities: false,
+  ignoreDeclaration: true,
+  ignorePiTags: true,
+  commentPropName: false,
+  cdataPropName: '#cdata',
+});
+
+const MAX_DEPTH = 64;
+
+export function parseXml(xml: string): XmlElement {
+  if (/<!DOCTYPE|<!ENTITY/i.test(xml)) throw new ProtocolError('The reply contains a DTD or entity declaration, which SOAP forbids; it was refused unread.');
+  const valid = XMLValidator.validate(xml);
+  if (valid !== true) throw new ProtocolError(`The reply is not well-formed XML (${valid.err.msg} at line ${valid.err.line}).`);
+  let raw: unknown[];
+  try {
+    raw = parser.parse(xml) as unknown[];
+  } catch (err) {
+    throw new ProtocolError(`The reply is not well-formed XML (${(err as Error).message.split('\n')[0]}).`);
+  }
+  const roots = raw.filter((n) => !isTextNode(n));
+  if (roots.length !== 1) throw new ProtocolError(`The reply is not a single XML document (${roots.length} root elements).`);
+  return convert(roots[0] as RawNode, new Map([['xml', NS.xml]]), 0);
+}
+
+type RawNode = Record<string, unknown>;
+
+function isTextNode(n: unknown): boolean {
+  return typeof n === 'object' && n !== null && ('#text' in n || '#cdata' in n);
+}
+
+function convert(node: RawNode, scope: Map<string, string>, depth: number): XmlElement {
+  if (depth > MAX_DEPTH) throw new ProtocolError(`The reply nests elements deeper than ${MAX_DEPTH} levels.`);
+  const qname = Object.keys(node).find((k) => k !== ':@')!;
+  const rawAttrs = (node[':@'] ?? {}) as Record<string, string>;
+  let ownScope = scope;
+  for (const key of Object.keys(rawAttrs)) {
+    if (key === 'xmlns' || key.startsWith('xmlns:')) {
+      if (ownScope === scope) ownScope = new Map(scope);
+      ownScope.set(key === 'xmlns' ? '' : key.slice(6), decodeEntities(rawAttrs[key]));
+    }
+  }
+  const attrs: Record<string, string> = {};
+  for (const key of Object.keys(rawAttrs)) {
+    if (key === 'xmlns' || key.startsWith('xmlns:')) continue;
+    const colon = key.indexOf(':');
+    attrs[colon >= 0 ? key.slice(colon + 1) : key] = decodeEntities(rawAttrs[key]);
+  }
+  const colon = qname.indexOf(':');
+  const prefix = colon >= 0 ? qname.slice(0, colon) : '';
+  const ns = ownScope.get(prefix);
+  if (ns === undefined && prefix !== '') throw new ProtocolError(`The reply uses the undeclared namespace prefix "${prefix}".`);
+  const children: XmlElement[] = [];
+  let text = '';
+  for (const child of (node[qname] ?? []) as RawNode[]) {
+    if ('#text' in child) text += decodeEntities(String(child['#text']));
+    else if ('#cdata' in child) text += cdataText(child['#cdata']);
+    else children.push(convert(child, ownScope, depth + 1));
+  }
+  return { ns: ns ?? '', name: colon >= 0 ? qname.slice(colon + 1) : qname, attrs, children, text };
+}
+
+function cdataText(value: unknown): string {
+  if (Array.isArray(value)) return value.map((v) => String((v as RawNode)['#text'] ?? '')).join('');
+  return String(value);
+}
+
+const PREDEFINED: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
+
+export function decodeEntities(s: string): string {
+  if (s.indexOf('&') < 0) return s;
+  return s.replace(/&(#x[0-9a-fA-F]+|#[0-9]+|[a-zA-Z]+);/g, (whole, ref: string) => {
+    if (ref[0] === '#') {
+      const code = ref[1] === 'x' ? parseInt(ref.slice(2), 16) : parseInt(ref.slice(1), 10);
+      return code > 0 && code <= 0x10ffff ? String.fromCodePoint(code) : whole;
+    }
+    return PREDEFINED[ref] ?? whole;
+  });
+}
+
+// Small accessors: every lookup names the namespace.
+export function child(el: XmlElement | undefined, ns: string, name: string): XmlElement | undefined {
+  return el?.children.find((c) => c.ns === ns && c.name === name);
+}
+export function childrenNamed(el: XmlElement | undefined, ns: string, name: string): XmlElement[] {
+  return el ? el.children.filter((c) => c.ns === ns && c.name === name) : [];
+}
+/** Depth-first search for the first element with this name. */
+export function find(el: XmlElement | undefined, ns: string, name: string): XmlElement | undefined {
+  if (!el) return undefined;
+  if (el.ns === ns && el.name === name) return el;
+  for (const c of el.children) {
+    const hit = find(c, ns, name);
+    if (hit) return hit;
+  }
+  return undefined;
+}
+/** Text with the surrounding whitespace OMI puts around values removed. */
+export function textOf(el: XmlElement | undefined): string | undefined {
+  return el === undefined ? undefined : el.text.trim();
+}
