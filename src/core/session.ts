@@ -3,7 +3,7 @@
 import { createAuthProvider } from './auth';
 import type { AuthProvider, AuthScheme, Credentials, EncryptionMode } from './auth/types';
 import { CancelledError, TimeoutError, WsmanFaultError } from './errors';
-import { HttpTransport, type TlsOptions, type TraceSink } from './transport/http';
+import { HttpTransport, type TlsOptions, type TraceSink, type TransportOptions } from './transport/http';
 import { WsmanClient } from './wsman/client';
 import { ACTION, RESOURCE, readMaxEnvelopeSizeKb, type ShellSpec } from './wsman/messages';
 import { RemoteCommand, WinrsShell, type Control, type OutputChunk, type StartOptions } from './winrs/shell';
@@ -20,6 +20,8 @@ export interface SessionOptions {
   operationTimeout?: number;
   connectTimeoutMs?: number;
   trace?: TraceSink;
+  /** Name resolution override, passed to the transport. */
+  lookup?: TransportOptions['lookup'];
   /** Use this provider instead of building one from `auth` (tests, custom schemes). */
   authProvider?: AuthProvider;
 }
@@ -66,7 +68,9 @@ export class WinrmSession {
   }
 
   private newTransport(): HttpTransport {
-    return new HttpTransport({ url: this.options.url, auth: this.provider, tls: this.options.tls, connectTimeoutMs: this.options.connectTimeoutMs, trace: this.options.trace });
+    return new HttpTransport({ url: this.options.url, auth: this.provider, tls: this.options.tls, connectTimeoutMs: this.options.connectTimeoutMs, trace: this.options.trace, lookup: this.options.lookup,
+      // A host must not send more than the MaxEnvelopeSize we ask for; allow framing overhead, refuse the rest unread.
+      maxReplyBytes: 2 * (this.options.maxEnvelopeSize ?? 153_600) + 65_536 });
   }
 
   /** Signal, Send and Delete go on their own connection (authenticated on first use). */

@@ -3,7 +3,7 @@
 // numbers, so requests go strictly one at a time on that connection. When the
 // connection is replaced (dropped, aborted), the next request authenticates the
 // new one first.
-import type { Socket } from 'node:net';
+import type { LookupFunction, Socket } from 'node:net';
 import { checkServerIdentity, type PeerCertificate, type TLSSocket } from 'node:tls';
 import { buildConnector, Client } from 'undici';
 import type { AuthProvider, AuthSession, ConnectionInfo, HttpReply, HttpRequest } from '../auth/types';
@@ -39,6 +39,8 @@ export interface TransportOptions {
   /** Largest reply body accepted, in bytes; bigger replies are refused without buffering them. */
   maxReplyBytes?: number;
   trace?: TraceSink;
+  /** Name resolution override (tests; split-horizon setups). Same contract as dns.lookup. */
+  lookup?: LookupFunction;
 }
 
 export interface PostOptions {
@@ -69,6 +71,7 @@ export class HttpTransport {
     const serverName = tls.serverName || undefined;
     const connector = buildConnector({
       timeout: options.connectTimeoutMs ?? 15_000,
+      ...(options.lookup ? { lookup: options.lookup } : {}),
       ...(https
         ? {
             ca: tls.ca,
