@@ -191,3 +191,19 @@ test('xs:duration both ways', () => {
   assert.equal(durationToSeconds('60000'), undefined);
   assert.equal(durationToSeconds('P'), undefined);
 });
+
+test('long base64 runs parse exactly, and long text that is not base64 keeps its entities', () => {
+  const payload = Buffer.from(Array.from({ length: 300_000 }, (_, i) => i % 251));
+  const b64 = payload.toString('base64').replace(/(.{76})/g, '$1\r\n');
+  const attr = 'x>'.repeat(400);
+  const xml = `<s:Envelope xmlns:s="${NS.soap}" xmlns:rsp="${NS.shell}"><s:Body><rsp:ReceiveResponse><rsp:Stream Name="stdout" CommandId="${attr}">${b64}</rsp:Stream>`
+    + `<rsp:Stream Name="stderr">${'a&amp;b '.repeat(200)}</rsp:Stream></rsp:ReceiveResponse></s:Body></s:Envelope>`;
+  const r = readReceive(envelopeOf(xml));
+  assert.ok(r.streams[0].bytes.equals(payload));
+  assert.equal(r.streams[0].commandId, attr);
+  const stderrText = find(parseXml(xml), NS.shell, 'ReceiveResponse')!.children[1].text;
+  assert.equal(stderrText, 'a&b '.repeat(200));
+  // A private-use character in the input disables lifting instead of confusing it.
+  const tricky = xml.replace('Name="stderr"', 'Name="std\uE000err"');
+  assert.ok(readReceive(envelopeOf(tricky)).streams[0].bytes.equals(payload));
+});

@@ -35,8 +35,49 @@ const parser = new XMLParser({
 
 const MAX_DEPTH = 64;
 
+// Receive replies are mostly base64 text. Long base64 runs are lifted out before
+// parsing and put back afterwards, so the parser and validator only walk the
+// small markup around them. Base64 holds no markup characters, so lifting it
+// out cannot change the document's structure.
+const LIFT_MIN = 512;
+const HOLE = '\uE000';
+
+function isBase64Run(xml: string, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) {
+    const c = xml.charCodeAt(i);
+    // A-Z a-z 0-9 + / = and XML whitespace
+    if (!((c >= 65 && c <= 90) || (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 43 || c === 47 || c === 61 || c === 32 || c === 10 || c === 13 || c === 9)) return false;
+  }
+  return true;
+}
+
+function liftBase64(xml: string, lifted: string[]): string {
+  const parts: string[] = [];
+  let copied = 0;
+  let pos = 0;
+  for (;;) {
+    const gt = xml.indexOf('>', pos);
+    if (gt < 0) break;
+    const lt = xml.indexOf('<', gt + 1);
+    if (lt < 0) break;
+    if (lt - gt - 1 >= LIFT_MIN && isBase64Run(xml, gt + 1, lt)) {
+      parts.push(xml.slice(copied, gt + 1), HOLE, String(lifted.push(xml.slice(gt + 1, lt)) - 1), HOLE);
+      copied = lt;
+    }
+    pos = lt;
+  }
+  if (copied === 0) return xml;
+  parts.push(xml.slice(copied));
+  return parts.join('');
+}
+
 export function parseXml(xml: string): XmlElement {
   if (/<!DOCTYPE|<!ENTITY/i.test(xml)) throw new ProtocolError('The reply contains a DTD or entity declaration, which SOAP forbids; it was refused unread.');
+  let lifted: string[] | undefined;
+  if (xml.length > 4096 && !xml.includes(HOLE)) {
+    lifted = [];
+    xml = liftBase64(xml, lifted);
+  }
   const valid = XMLValidator.validate(xml);
   if (valid !== true) throw new ProtocolError(`The reply is not well-formed XML (${valid.err.msg} at line ${valid.err.line}).`);
   let raw: unknown[];
@@ -47,7 +88,7 @@ export function parseXml(xml: string): XmlElement {
   }
   const roots = raw.filter((n) => !isTextNode(n));
   if (roots.length !== 1) throw new ProtocolError(`The reply is not a single XML document (${roots.length} root elements).`);
-  return convert(roots[0] as RawNode, new Map([['xml', NS.xml]]), 0);
+  return convert(roots[0] as RawNode, new Map([['xml', NS.xml]]), 0, lifted);
 }
 
 type RawNode = Record<string, unknown>;
@@ -56,7 +97,7 @@ function isTextNode(n: unknown): boolean {
   return typeof n === 'object' && n !== null && ('#text' in n || '#cdata' in n);
 }
 
-function convert(node: RawNode, scope: Map<string, string>, depth: number): XmlElement {
+function convert(node: RawNode, scope: Map<string, string>, depth: number, lifted: string[] | undefined): XmlElement {
   if (depth > MAX_DEPTH) throw new ProtocolError(`The reply nests elements deeper than ${MAX_DEPTH} levels.`);
   const qname = Object.keys(node).find((k) => k !== ':@')!;
   const rawAttrs = (node[':@'] ?? {}) as Record<string, string>;
@@ -80,9 +121,11 @@ function convert(node: RawNode, scope: Map<string, string>, depth: number): XmlE
   const children: XmlElement[] = [];
   let text = '';
   for (const child of (node[qname] ?? []) as RawNode[]) {
-    if ('#text' in child) text += decodeEntities(String(child['#text']));
-    else if ('#cdata' in child) text += cdataText(child['#cdata']);
-    else children.push(convert(child, ownScope, depth + 1));
+    if ('#text' in child) {
+      const raw = String(child['#text']);
+      text += lifted && raw.charCodeAt(0) === 0xe000 ? lifted[Number(raw.slice(1, -1))] : decodeEntities(raw);
+    } else if ('#cdata' in child) text += cdataText(child['#cdata']);
+    else children.push(convert(child, ownScope, depth + 1, lifted));
   }
   return { ns: ns ?? '', name: colon >= 0 ? qname.slice(colon + 1) : qname, attrs, children, text };
 }
