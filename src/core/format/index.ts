@@ -1,0 +1,5 @@
+export * from './language';
+export * from './arguments';
+export * from './output';
+export * from './terminal';
+export * from './trace';

@@ -1,0 +1,301 @@
+// Host settings as the extension stores them, and the validation the Add/Edit
+// wizard runs as the user types. A host never holds a password: passwords live
+// only in the editor's secret storage, keyed by the host id.
+import type { AuthScheme } from '../auth/types';
+import { WinrmError } from '../errors';
+import { parseEndpoint } from '../transport/http';
+
+export type ArgumentStyle = 'dashed' | 'variables' | 'slashed';
+export type ProfileName = 'safe' | 'connector-1.5' | 'connector-1.4';
+
+export const ARGUMENT_STYLES: readonly ArgumentStyle[] = ['dashed', 'variables', 'slashed'];
+export const PROFILES: readonly ProfileName[] = ['safe', 'connector-1.5', 'connector-1.4'];
+export const AUTH_SCHEMES: readonly AuthScheme[] = ['basic', 'ntlm', 'credssp'];
+
+export interface HostTls {
+  /** Path of a PEM file with the CA that issued the host's certificate. */
+  caFile?: string;
+  /** Verify the certificate for this name instead of the URL's host. */
+  serverName?: string;
+  /** Skip certificate verification (the user was warned when choosing it). */
+  insecureSkipVerify?: boolean;
+}
+
+export interface HostSettings {
+  /** Stable id: the key of the password in secret storage. */
+  id: string;
+  name: string;
+  /** Normalized endpoint, http(s)://host:port/path. */
+  url: string;
+  auth: AuthScheme;
+  user: string;
+  domain?: string;
+  style: ArgumentStyle;
+  profile: ProfileName;
+  /** Overrides the profile's code page when set. */
+  codepage?: number;
+  tls?: HostTls;
+}
+
+export type HostSource = 'user' | 'workspace';
+
+export interface HostEntry extends HostSettings {
+  source: HostSource;
+}
+
+export const MAX_NAME_LENGTH = 64;
+
+/** undefined when valid, else a message for the input box. */
+export function validateHostName(name: string, others: readonly { id: string; name: string }[] = [], ownId?: string): string | undefined {
+  const trimmed = name.trim();
+  if (!trimmed) return 'Give the host a name, e.g. "Lab DC".';
+  if (trimmed.length > MAX_NAME_LENGTH) return `Keep the name under ${MAX_NAME_LENGTH} characters.`;
+  if (/[\u0000-\u001f]/.test(trimmed)) return 'The name cannot contain control characters.';
+  const clash = others.find((o) => o.id !== ownId && o.name.trim().toLowerCase() === trimmed.toLowerCase());
+  if (clash) return `A host named "${clash.name}" already exists.`;
+  return undefined;
+}
+
+/** Host name, host:port or URL: the message of the core's endpoint parser, or undefined. */
+export function validateAddress(text: string): string | undefined {
+  try {
+    const url = parseEndpoint(text);
+    const port = Number(url.port);
+    if (!Number.isInteger(port) || port < 1 || port > 65535) return `Port ${url.port} is out of range (1-65535).`;
+    if (/\s/.test(text.trim())) return 'A host name or URL cannot contain spaces.';
+    return undefined;
+  } catch (err) {
+    return err instanceof WinrmError ? `${err.message} ${err.hint}` : String(err);
+  }
+}
+
+/** undefined when `text` is a TCP port number. */
+export function validatePort(text: string): string | undefined {
+  const t = text.trim();
+  if (!/^\d+$/.test(t)) return 'The port is a number: 5985 for HTTP, 5986 for HTTPS.';
+  const n = Number(t);
+  if (n < 1 || n > 65535) return 'The port must be between 1 and 65535.';
+  return undefined;
+}
+
+export function validateUser(user: string): string | undefined {
+  const t = user.trim();
+  if (!t) return 'Give the user name: user, DOMAIN\\user or user@domain.';
+  if (/[\u0000-\u001f]/.test(t)) return 'The user name cannot contain control characters.';
+  if (/^[^\\@]*[\\][^\\@]*[\\]/.test(t)) return 'Use a single backslash: DOMAIN\\user.';
+  return undefined;
+}
+
+/** Empty means "the profile's code page". */
+export function validateCodepage(text: string): string | undefined {
+  const t = text.trim();
+  if (!t) return undefined;
+  if (!/^\d+$/.test(t)) return 'A code page is a number such as 65001 (UTF-8), 437 or 1252; leave empty for the profile default.';
+  const n = Number(t);
+  if (n < 1 || n > 65535) return 'A code page is between 1 and 65535.';
+  return undefined;
+}
+
+export interface EndpointParts {
+  https: boolean;
+  hostname: string;
+  port: number;
+  path: string;
+  /** True when the user typed a scheme (http:// or https://). */
+  explicitScheme: boolean;
+  /** True when the user typed a port. */
+  explicitPort: boolean;
+}
+
+/** Splits what the user typed; throws the core's ConfigError when it is not an address. */
+export function splitAddress(text: string): EndpointParts {
+  const url = parseEndpoint(text);
+  const typed = text.trim();
+  const explicitScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(typed);
+  const afterScheme = typed.replace(/^[a-z][a-z0-9+.-]*:\/\//i, '');
+  const authority = afterScheme.split('/')[0];
+  const explicitPort = /:\d+$/.test(authority) && !/^\[[^\]]*\]$/.test(authority);
+  return { https: url.protocol === 'https:', hostname: url.hostname, port: Number(url.port), path: url.pathname + url.search, explicitScheme, explicitPort };
+}
+
+export function defaultPort(https: boolean): number {
+  return https ? 5986 : 5985;
+}
+
+/** http(s)://host:port/path, normalized by the same parser the transport uses. */
+export function composeEndpoint(parts: { https: boolean; hostname: string; port: number; path?: string }): string {
+  const host = parts.hostname.includes(':') && !parts.hostname.startsWith('[') ? `[${parts.hostname}]` : parts.hostname;
+  return parseEndpoint(`${parts.https ? 'https' : 'http'}://${host}:${parts.port}${parts.path && parts.path !== '/' ? parts.path : '/wsman'}`).href;
+}
+
+/** "https://dc01:5986/wsman" → "dc01:5986 (HTTPS)": the short form the tree shows. */
+export function describeAddress(url: string): string {
+  try {
+    const u = parseEndpoint(url);
+    const path = u.pathname === '/wsman' ? '' : u.pathname;
+    return `${u.hostname.replace(/^\[|\]$/g, '')}:${u.port}${path} (${u.protocol === 'https:' ? 'HTTPS' : 'HTTP'})`;
+  } catch {
+    return url;
+  }
+}
+
+export function isHttps(url: string): boolean {
+  return /^https:/i.test(url.trim());
+}
+
+/** Basic over plain HTTP sends the password in clear text (base64): the user must confirm it once per host. */
+export function needsBasicOverHttpConfirmation(host: Pick<HostSettings, 'auth' | 'url'>): boolean {
+  return host.auth === 'basic' && !isHttps(host.url);
+}
+
+/**
+ * The only shape that is ever written to storage: known keys, copied one by one,
+ * so a stray `password` (or anything else) on the object cannot reach settings.
+ */
+export function toStoredHost(host: HostSettings): HostSettings {
+  const stored: HostSettings = {
+    id: host.id,
+    name: host.name,
+    url: host.url,
+    auth: host.auth,
+    user: host.user,
+    style: host.style,
+    profile: host.profile,
+  };
+  if (host.domain) stored.domain = host.domain;
+  if (host.codepage !== undefined) stored.codepage = host.codepage;
+  const tls: HostTls = {};
+  if (host.tls?.caFile) tls.caFile = host.tls.caFile;
+  if (host.tls?.serverName) tls.serverName = host.tls.serverName;
+  if (host.tls?.insecureSkipVerify) tls.insecureSkipVerify = true;
+  if (Object.keys(tls).length) stored.tls = tls;
+  return stored;
+}
+
+export type ReadResult = { host: HostSettings; problems: string[] } | { host: undefined; problems: string[] };
+
+/**
+ * Reads a host from untrusted JSON (global state written by an older version,
+ * or a team's workspace file). Unknown keys are ignored; a `password` is
+ * reported and never kept.
+ */
+export function readHost(raw: unknown, fallbackId?: string): ReadResult {
+  const problems: string[] = [];
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) return { host: undefined, problems: ['A host entry must be an object.'] };
+  const o = raw as Record<string, unknown>;
+  const label = typeof o.name === 'string' && o.name.trim() ? `"${o.name.trim()}"` : 'A host';
+  for (const key of Object.keys(o)) {
+    if (/pass(word)?|secret|pwd/i.test(key)) problems.push(`${label}: "${key}" was ignored; passwords are kept only in the editor's secret storage.`);
+  }
+  const str = (v: unknown) => (typeof v === 'string' ? v.trim() : undefined);
+  const name = str(o.name);
+  const id = str(o.id) || fallbackId;
+  const address = str(o.url) ?? str(o.host) ?? str(o.address);
+  if (!name) return { host: undefined, problems: [...problems, 'A host entry has no "name".'] };
+  if (!id) return { host: undefined, problems: [...problems, `${label}: no "id".`] };
+  if (!address) return { host: undefined, problems: [...problems, `${label}: no "url".`] };
+  const addressProblem = validateAddress(address);
+  if (addressProblem) return { host: undefined, problems: [...problems, `${label}: ${addressProblem}`] };
+  const auth = (str(o.auth) ?? 'basic').toLowerCase() as AuthScheme;
+  if (!AUTH_SCHEMES.includes(auth)) return { host: undefined, problems: [...problems, `${label}: unknown auth "${String(o.auth)}" (basic, ntlm or credssp).`] };
+  const user = str(o.user) ?? '';
+  const userProblem = validateUser(user);
+  if (userProblem) return { host: undefined, problems: [...problems, `${label}: ${userProblem}`] };
+  let style = (str(o.style) ?? 'dashed') as ArgumentStyle;
+  if (!ARGUMENT_STYLES.includes(style)) {
+    problems.push(`${label}: unknown style "${String(o.style)}", using dashed.`);
+    style = 'dashed';
+  }
+  let profile = (str(o.profile) ?? 'safe') as ProfileName;
+  if (!PROFILES.includes(profile)) {
+    problems.push(`${label}: unknown profile "${String(o.profile)}", using safe.`);
+    profile = 'safe';
+  }
+  const host: HostSettings = { id, name, url: parseEndpoint(address).href, auth, user, style, profile };
+  const domain = str(o.domain);
+  if (domain) host.domain = domain;
+  if (o.codepage !== undefined && o.codepage !== null && o.codepage !== '') {
+    const cp = String(o.codepage);
+    const cpProblem = validateCodepage(cp);
+    if (cpProblem) problems.push(`${label}: ${cpProblem}`);
+    else host.codepage = Number(cp);
+  }
+  if (o.tls && typeof o.tls === 'object') {
+    const t = o.tls as Record<string, unknown>;
+    const tls: HostTls = {};
+    if (str(t.caFile)) tls.caFile = str(t.caFile);
+    if (str(t.serverName)) tls.serverName = str(t.serverName);
+    if (t.insecureSkipVerify === true) tls.insecureSkipVerify = true;
+    if (Object.keys(tls).length) host.tls = tls;
+  }
+  return { host: toStoredHost(host), problems };
+}
+
+/** Id of a host from the team file: the file's own id, else address and user (so the saved password follows the account). */
+export function workspaceHostId(raw: { id?: unknown; url?: unknown; user?: unknown }): string | undefined {
+  if (typeof raw.id === 'string' && raw.id.trim()) return `workspace:${raw.id.trim()}`;
+  if (typeof raw.url !== 'string' || validateAddress(raw.url)) return undefined;
+  return `workspace:${parseEndpoint(raw.url).href}|${typeof raw.user === 'string' ? raw.user.trim().toLowerCase() : ''}`;
+}
+
+export interface WorkspaceHostsFile {
+  hosts: HostSettings[];
+  problems: string[];
+}
+
+/** `.vscode/winrm-hosts.json`: `{ "hosts": [ {name, url, auth, user, ...} ] }` (comments allowed). */
+export function parseWorkspaceHostsFile(text: string): WorkspaceHostsFile {
+  let data: unknown;
+  try {
+    data = JSON.parse(stripJsonComments(text));
+  } catch (err) {
+    return { hosts: [], problems: [`winrm-hosts.json is not valid JSON: ${(err as Error).message}`] };
+  }
+  const list = Array.isArray(data) ? data : data && typeof data === 'object' ? (data as { hosts?: unknown }).hosts : undefined;
+  if (!Array.isArray(list)) return { hosts: [], problems: ['winrm-hosts.json must contain { "hosts": [ ... ] }.'] };
+  const hosts: HostSettings[] = [];
+  const problems: string[] = [];
+  for (const raw of list) {
+    const id = raw && typeof raw === 'object' ? workspaceHostId(raw as Record<string, unknown>) : undefined;
+    const result = readHost(raw, id);
+    problems.push(...result.problems);
+    if (!result.host) continue;
+    result.host.id = id ?? result.host.id;
+    if (hosts.some((h) => h.id === result.host!.id)) {
+      problems.push(`"${result.host.name}": another entry has the same id; give each host its own "id".`);
+      continue;
+    }
+    hosts.push(result.host);
+  }
+  return { hosts, problems };
+}
+
+/** Removes // and /* *\/ comments outside strings (VS Code's JSON files allow them). */
+export function stripJsonComments(text: string): string {
+  let out = '';
+  let i = 0;
+  let inString = false;
+  while (i < text.length) {
+    const c = text[i];
+    if (inString) {
+      out += c;
+      if (c === '\\' && i + 1 < text.length) out += text[++i];
+      else if (c === '"') inString = false;
+      i++;
+    } else if (c === '"') {
+      inString = true;
+      out += c;
+      i++;
+    } else if (c === '/' && text[i + 1] === '/') {
+      while (i < text.length && text[i] !== '\n') i++;
+    } else if (c === '/' && text[i + 1] === '*') {
+      const end = text.indexOf('*/', i + 2);
+      i = end < 0 ? text.length : end + 2;
+    } else {
+      out += c;
+      i++;
+    }
+  }
+  // Trailing commas are common in hand-edited JSON with comments.
+  return out.replace(/,(\s*[}\]])/g, '$1');
+}

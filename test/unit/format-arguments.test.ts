@@ -1,0 +1,55 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  describeValue, detectLanguage, formatAssignment, parseAssignment, recallRun, rememberRun, summarizeArguments, upsertArgument,
+} from '../../src/core/format';
+
+test('name=value: the value is everything after the first =, exactly; a bare name is null', () => {
+  assert.deepEqual(parseAssignment('name=John O\'Neil'), { argument: { name: 'name', value: "John O'Neil" } });
+  assert.deepEqual(parseAssignment('filter=(cn=a b)=c'), { argument: { name: 'filter', value: '(cn=a b)=c' } });
+  assert.deepEqual(parseAssignment('  quoted="x y" '), { argument: { name: 'quoted', value: '"x y" ' } }, 'value kept byte for byte');
+  assert.deepEqual(parseAssignment('empty='), { argument: { name: 'empty', value: '' } });
+  assert.deepEqual(parseAssignment('flag'), { argument: { name: 'flag', value: null } });
+  assert.match(parseAssignment('=x').error ?? '', /needs a name/);
+  assert.match(parseAssignment('1st=x').error ?? '', /not a usable/);
+  assert.match(parseAssignment('a b=x').error ?? '', /not a usable/);
+});
+
+test('upsert replaces by name case-insensitively and keeps the position', () => {
+  const list = upsertArgument(upsertArgument([], { name: 'a', value: '1' }), { name: 'b', value: '2' });
+  assert.deepEqual(upsertArgument(list, { name: 'A', value: null }), [{ name: 'A', value: null }, { name: 'b', value: '2' }]);
+});
+
+test('display and edit forms round-trip through the parser', () => {
+  for (const arg of [{ name: 'n', value: ' spaced ' }, { name: 'x', value: null }, { name: 'q', value: 'a=b"c\'' }]) {
+    assert.deepEqual(parseAssignment(formatAssignment(arg)).argument, arg);
+  }
+  assert.equal(describeValue(' a '), '" a "');
+  assert.equal(describeValue(null), '(null)');
+  assert.equal(describeValue(['a', 'b']), '["a", "b"]');
+  assert.equal(summarizeArguments([]), 'no arguments');
+  assert.equal(summarizeArguments([{ name: 'g', value: ['a', 'b'] }, { name: 'f', value: null }]), 'g=[a, b] f=(null)');
+});
+
+test('run memory: per file, validated on read, most recent files kept within the limit', () => {
+  let memory: unknown = undefined;
+  memory = rememberRun(memory, 'file:///a.ps1', { args: [{ name: 'x', value: null }, { name: 'y', value: 'v' }], style: 'variables', usedAt: 1 });
+  memory = rememberRun(memory, 'file:///b.ps1', { args: [], profile: 'connector-1.4', usedAt: 2 });
+  memory = rememberRun(memory, 'file:///c.ps1', { args: [], usedAt: 3 }, 2);
+  assert.deepEqual(Object.keys(memory as object).sort(), ['file:///b.ps1', 'file:///c.ps1'], 'the oldest file is forgotten');
+  memory = rememberRun(memory, 'file:///a.ps1', { args: [{ name: 'x', value: null }], usedAt: 4 }, 2);
+  assert.deepEqual(recallRun(memory, 'file:///a.ps1')?.args, [{ name: 'x', value: null }], 'null survives storage');
+  assert.equal(recallRun(memory, 'file:///b.ps1'), undefined);
+  const tampered = { 'file:///t.ps1': { args: [{ name: 'ok', value: 'v' }, { name: 'bad name', value: 'v' }, { name: 'n', value: 5 }, 'junk'], style: 7, usedAt: 'x' } };
+  assert.deepEqual(recallRun(tampered, 'file:///t.ps1'), { args: [{ name: 'ok', value: 'v' }], language: undefined, style: undefined, profile: undefined, hostId: undefined, usedAt: 0 });
+  // The stored form is JSON (workspace state), and comes back the same.
+  assert.deepEqual(JSON.parse(JSON.stringify(memory)), memory);
+});
+
+test('language from the file extension first, then the language id', () => {
+  assert.equal(detectLanguage('plaintext', 'C:\\scripts\\New-User.PS1'), 'powershell');
+  assert.equal(detectLanguage('powershell', 'Untitled-1'), 'powershell');
+  assert.equal(detectLanguage('bat', 'x'), 'cmd');
+  assert.equal(detectLanguage(undefined, '/a/b/setup.cmd'), 'cmd');
+  assert.equal(detectLanguage('plaintext', 'notes.txt'), undefined);
+});

@@ -1,0 +1,68 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:net';
+import { AuthError, FaultCodes, NetworkError, TlsError, WsmanFaultError } from '../../src/core/errors';
+import { diagnose, sessionOptionsFor, testConnection, unsupportedSchemeReason, type HostSettings } from '../../src/core/hosts';
+import { supportedSchemes } from '../../src/core/auth';
+
+const CANARY = 'canary-Pa55-do-not-log';
+const host: HostSettings = { id: 'h', name: 'DC', url: 'https://dc01:5986/wsman', auth: 'basic', user: 'LAB\\svc', style: 'dashed', profile: 'safe', tls: { serverName: 'dc01.lab', insecureSkipVerify: false } };
+
+test('session options carry the settings; the password only in credentials', () => {
+  const o = sessionOptionsFor(host, CANARY, { caPem: 'PEM' });
+  assert.equal(o.url, host.url);
+  assert.deepEqual(o.credentials, { user: 'LAB\\svc', password: CANARY, domain: undefined });
+  assert.deepEqual(o.tls, { ca: 'PEM', serverName: 'dc01.lab', insecureSkipVerify: false });
+});
+
+test('diagnosis names the cause in an admin\'s words', () => {
+  assert.equal(diagnose(new AuthError('bad-credentials', 'HTTP 401', 'Check the password.')).title, 'Wrong user name or password');
+  assert.match(diagnose(new AuthError('bad-credentials', 'HTTP 401', 'x')).hint, /Authorization loop detected on Conduit/);
+  assert.equal(diagnose(new AuthError('scheme-not-offered', 'no basic', 'enable it')).title, 'Authentication scheme disabled on the host');
+  assert.equal(diagnose(new AuthError('encryption-required', 'x', 'y')).title, 'The host refuses unencrypted traffic');
+  assert.equal(diagnose(new TlsError('bad name', 'h', 'ERR_TLS_CERT_ALTNAME_INVALID')).title, 'Certificate name mismatch');
+  assert.equal(diagnose(new NetworkError('refused', 'h', 'ECONNREFUSED')).title, 'Port closed (WinRM not listening)');
+  assert.equal(diagnose(new WsmanFaultError({ code: FaultCodes.tooManyShells, message: 'too many' })).title, 'Shell quota reached');
+  const quota = diagnose(new WsmanFaultError({ code: FaultCodes.tooManyShells, message: 'too many' }));
+  assert.match(quota.hint, /MaxShellsPerUser/);
+});
+
+test('schemes the core lacks are named as such', () => {
+  for (const s of ['basic', 'ntlm', 'credssp']) {
+    const reason = unsupportedSchemeReason(s);
+    assert.equal(reason === undefined, (supportedSchemes() as string[]).includes(s), s);
+  }
+});
+
+async function listen(server: Server): Promise<number> {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  if (!address || typeof address === 'string') throw new Error('no port');
+  return address.port;
+}
+
+test('Test Connection against a closed port: "Port closed", quickly, no password in the report', async () => {
+  const probe = createServer();
+  const port = await listen(probe);
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  const report = await testConnection(sessionOptionsFor({ ...host, url: `http://127.0.0.1:${port}/wsman`, tls: undefined }, CANARY), { timeoutMs: 10_000 });
+  assert.equal(report.ok, false);
+  if (report.ok) return;
+  assert.equal(report.diagnosis.title, 'Port closed (WinRM not listening)');
+  assert.ok(report.elapsedMs < 10_000);
+  assert.ok(!JSON.stringify(report).includes(CANARY));
+});
+
+test('Test Connection against HTTPS on a plain TCP port that drops the connection: a network diagnosis, not a hang', async () => {
+  const server = createServer((socket) => socket.destroy());
+  const port = await listen(server);
+  try {
+    const report = await testConnection(sessionOptionsFor({ ...host, url: `https://127.0.0.1:${port}/wsman`, tls: undefined }, CANARY), { timeoutMs: 10_000 });
+    assert.equal(report.ok, false);
+    if (report.ok) return;
+    assert.ok(['network', 'tls'].includes(report.diagnosis.kind), report.diagnosis.kind);
+    assert.ok(!JSON.stringify(report).includes(CANARY));
+  } finally {
+    server.close();
+  }
+});
