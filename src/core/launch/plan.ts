@@ -39,10 +39,14 @@ const PROFILE_TITLES: Record<ProfileName, string> = {
   safe: 'safe (values always arrive as given; UTF-8; long scripts over stdin)',
 };
 
-/** The short command that runs a script sent on stdin as base64 (UTF-8): see planSafePowerShell. */
+/**
+ * The short command that runs a script sent on stdin as base64 (UTF-8): see
+ * planSafePowerShell. The appended line gives exit code 1 when the script's last
+ * statement failed, as `-EncodedCommand <script>` itself does.
+ */
 export const STDIN_BOOTSTRAP =
   '$winrmRunnerScript = [Text.Encoding]::UTF8.GetString([Convert]::FromBase64String([Console]::In.ReadToEnd())); ' +
-  '. ([ScriptBlock]::Create($winrmRunnerScript))';
+  '. ([ScriptBlock]::Create($winrmRunnerScript + "`n" + \'if (-not $?) { exit 1 }\'))';
 
 export function planLaunch(req: LaunchRequest): LaunchPlan {
   validateRequest(req);
