@@ -17,8 +17,9 @@ export class NtlmSignatureError extends ProtocolError {
 export class NtlmSecurity {
   private readonly sendSignKey: Buffer;
   private readonly recvSignKey: Buffer;
-  private readonly sendHandle: Rc4;
-  private readonly recvHandle: Rc4;
+  private sendHandle: Rc4;
+  private recvHandle: Rc4;
+  private readonly sealKeys: { send: Buffer; recv: Buffer };
   private sendSeq = 0;
   private recvSeq = 0;
   private readonly keyExch: boolean;
@@ -33,14 +34,24 @@ export class NtlmSecurity {
     const peer: Direction = role === 'client' ? 'server' : 'client';
     this.sendSignKey = signKey(exportedSessionKey, role);
     this.recvSignKey = signKey(exportedSessionKey, peer);
-    this.sendHandle = new Rc4(sealKey(exportedSessionKey, flags, role));
-    this.recvHandle = new Rc4(sealKey(exportedSessionKey, flags, peer));
+    this.sealKeys = { send: sealKey(exportedSessionKey, flags, role), recv: sealKey(exportedSessionKey, flags, peer) };
+    this.sendHandle = new Rc4(this.sealKeys.send);
+    this.recvHandle = new Rc4(this.sealKeys.recv);
     this.keyExch = (flags & NegotiateFlags.KEY_EXCH) !== 0;
   }
 
   /** Sequence numbers of the next message in each direction. */
   get sequence(): { send: number; recv: number } {
     return { send: this.sendSeq, recv: this.recvSeq };
+  }
+
+  /**
+   * Restarts one direction's RC4 state from its seal key; sequence numbers carry on.
+   * (Added for CredSSP: SPNEGO does this after the mechListMIC, MS-SPNG 3.3.5.1.)
+   */
+  resetRc4(direction: 'send' | 'recv'): void {
+    if (direction === 'send') this.sendHandle = new Rc4(this.sealKeys.send);
+    else this.recvHandle = new Rc4(this.sealKeys.recv);
   }
 
   /** GSS_WrapEx with confidentiality: the 16-byte signature followed by the sealed message (the WinRM layout). */
