@@ -35,7 +35,6 @@ const common = {
 
 // Node programs run from a checkout: node_modules stays external.
 const nodeEntries = [
-  'src/cli/winrm-run.ts',
   ...walk(join(root, 'test'), (f) => f.endsWith('.ts') && !f.endsWith('.d.ts') && (/\.test\.ts$/.test(f) || /[\\/]main\.ts$/.test(f) || /[\\/]test[\\/]e2e[\\/]in-host[\\/]/.test(f))).map((f) => relative(root, f)),
   ...walk(join(root, 'bench'), (f) => f.endsWith('.ts')).map((f) => relative(root, f)),
 ].filter((e) => only.length === 0 || only.some((o) => e.startsWith(o)));
@@ -50,6 +49,14 @@ if (nodeEntries.length) {
     packages: 'external',
     external: ['vscode'],
     banner: { js: '' },
+  }));
+}
+if (only.length === 0 || only.some((o) => o.startsWith('src/cli'))) {
+  jobs.push(build({
+    ...common,
+    entryPoints: [join(root, 'src/cli/winrm-run.ts')],
+    outfile: join(root, 'out/cli/winrm-run.js'),
+    packages: 'external',
   }));
 }
 // The extension ships its dependencies inside the bundle (the .vsix has no node_modules).
