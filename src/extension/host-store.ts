@@ -1,0 +1,84 @@
+// Host storage in the editor: the user's hosts in global state, passwords in
+// SecretStorage, and the team file `.vscode/winrm-hosts.json`, which is read
+// only while the workspace is trusted and the setting allows it.
+import * as vscode from 'vscode';
+import { HostRegistry, parseWorkspaceHostsFile, type HostEntry, type HostSettings } from '../core/hosts';
+import type { Log } from './log';
+
+export const WORKSPACE_HOSTS_FILE = '.vscode/winrm-hosts.json';
+
+export class HostStore implements vscode.Disposable {
+  readonly registry: HostRegistry;
+  private readonly disposables: vscode.Disposable[] = [];
+  /** Folder each team host came from, for resolving a relative CA file. */
+  private readonly origin = new Map<string, vscode.Uri>();
+
+  constructor(context: vscode.ExtensionContext, private readonly log: Log) {
+    this.registry = new HostRegistry(context.globalState, context.secrets);
+    const watcher = vscode.workspace.createFileSystemWatcher(`**/${WORKSPACE_HOSTS_FILE}`);
+    this.disposables.push(
+      watcher,
+      watcher.onDidChange(() => void this.reloadWorkspaceHosts()),
+      watcher.onDidCreate(() => void this.reloadWorkspaceHosts()),
+      watcher.onDidDelete(() => void this.reloadWorkspaceHosts()),
+      vscode.workspace.onDidGrantWorkspaceTrust(() => void this.reloadWorkspaceHosts()),
+      vscode.workspace.onDidChangeWorkspaceFolders(() => void this.reloadWorkspaceHosts()),
+      vscode.workspace.onDidChangeConfiguration((e) => {
+        if (e.affectsConfiguration('winrm.hosts.useWorkspaceFile')) void this.reloadWorkspaceHosts();
+      }),
+    );
+    for (const problem of this.registry.problems) log.warn(problem);
+  }
+
+  /** Reads every folder's team file; hosts are offered only in a trusted workspace. */
+  async reloadWorkspaceHosts(): Promise<void> {
+    const enabled = vscode.workspace.getConfiguration('winrm').get<boolean>('hosts.useWorkspaceFile', true);
+    const hosts: HostSettings[] = [];
+    this.origin.clear();
+    if (enabled) {
+      for (const folder of vscode.workspace.workspaceFolders ?? []) {
+        const uri = vscode.Uri.joinPath(folder.uri, WORKSPACE_HOSTS_FILE);
+        let text: string;
+        try {
+          text = new TextDecoder().decode(await vscode.workspace.fs.readFile(uri));
+        } catch {
+          continue;
+        }
+        const parsed = parseWorkspaceHostsFile(text);
+        for (const p of parsed.problems) this.log.warn(`${uri.fsPath}: ${p}`);
+        for (const h of parsed.hosts) {
+          if (hosts.some((o) => o.id === h.id)) continue;
+          hosts.push(h);
+          this.origin.set(h.id, folder.uri);
+        }
+      }
+    }
+    const trusted = vscode.workspace.isTrusted;
+    if (!trusted && hosts.length) this.log.info(`${hosts.length} host(s) in ${WORKSPACE_HOSTS_FILE} are not used until the workspace is trusted.`);
+    this.registry.setWorkspaceHosts(hosts, trusted);
+  }
+
+  /** The team file of the first workspace folder (to open or create it). */
+  workspaceFileUri(hostId?: string): vscode.Uri | undefined {
+    const folder = (hostId && this.origin.get(hostId)) || vscode.workspace.workspaceFolders?.[0]?.uri;
+    return folder ? vscode.Uri.joinPath(folder, WORKSPACE_HOSTS_FILE) : undefined;
+  }
+
+  /** Reads the host's CA file (relative paths of team hosts are relative to their folder). */
+  async readCaPem(host: HostEntry): Promise<string | undefined> {
+    const file = host.tls?.caFile;
+    if (!file) return undefined;
+    const base = host.source === 'workspace' ? this.origin.get(host.id) : undefined;
+    const isAbsolute = /^([a-zA-Z]:[\\/]|[\\/])/.test(file);
+    const uri = isAbsolute || !base ? vscode.Uri.file(file) : vscode.Uri.joinPath(base, file);
+    try {
+      return new TextDecoder().decode(await vscode.workspace.fs.readFile(uri));
+    } catch (err) {
+      throw new Error(`Cannot read the CA file ${uri.fsPath} of host "${host.name}": ${(err as Error).message}`);
+    }
+  }
+
+  dispose(): void {
+    for (const d of this.disposables) d.dispose();
+  }
+}

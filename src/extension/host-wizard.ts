@@ -1,0 +1,184 @@
+// The Add / Edit Host quick input: one question per step, validated as the
+// user types, with Back. Returns the settings and, separately, a password to
+// store (never part of the settings).
+import * as vscode from 'vscode';
+import { supportedSchemes } from '../core/auth';
+import {
+  ARGUMENT_STYLES, AUTH_SCHEMES, PROFILES, composeEndpoint, defaultPort, splitAddress, validateAddress, validateCodepage, validateHostName,
+  validatePort, validateUser, type ArgumentStyle, type HostDraft, type HostSettings, type ProfileName,
+} from '../core/hosts';
+import type { AuthScheme } from '../core/auth/types';
+import { BACK, askInput, askPick, runSteps, type PickItem } from './quick-input';
+
+export const STYLE_DESCRIPTIONS: Record<ArgumentStyle, string> = {
+  dashed: 'command -name value (the connector default)',
+  variables: "$name = 'value'; command",
+  slashed: 'command /name value (connector 1.5+, undocumented)',
+};
+
+export const PROFILE_DESCRIPTIONS: Record<ProfileName, string> = {
+  safe: 'correct quoting, UTF-8, long scripts over stdin, one reused shell',
+  'connector-1.5': 'exactly as the AD/LDAP connector 1.5+ and connector-powershell 1.x',
+  'connector-1.4': 'exactly as the AD/LDAP connector 1.4.x',
+};
+
+const SCHEME_LABELS: Record<AuthScheme, string> = { basic: 'Basic', ntlm: 'NTLM (Negotiate)', credssp: 'CredSSP' };
+
+export interface WizardResult {
+  draft: HostDraft;
+  /** undefined: keep (edit) or ask at the first run (add). */
+  password?: string;
+}
+
+export async function hostWizard(existing: { hosts: readonly HostSettings[]; editing?: HostSettings }): Promise<WizardResult | undefined> {
+  const editing = existing.editing;
+  const title = editing ? `Edit Host "${editing.name}"` : 'Add Host';
+  const parts = editing ? splitAddress(editing.url) : undefined;
+  const s = {
+    name: editing?.name ?? '',
+    address: editing ? parts!.hostname : '',
+    https: parts?.https ?? true,
+    port: String(parts?.port ?? ''),
+    path: parts?.path ?? '/wsman',
+    typedPort: undefined as number | undefined,
+    auth: (editing?.auth ?? supportedSchemes()[0] ?? 'basic') as AuthScheme,
+    domain: editing?.domain ?? '',
+    user: editing?.user ?? '',
+    password: undefined as string | undefined,
+    style: (editing?.style ?? 'dashed') as ArgumentStyle,
+    profile: (editing?.profile ?? 'safe') as ProfileName,
+    codepage: editing?.codepage !== undefined ? String(editing.codepage) : '',
+    caFile: editing?.tls?.caFile ?? '',
+    serverName: editing?.tls?.serverName ?? '',
+    insecure: editing?.tls?.insecureSkipVerify === true,
+  };
+  const next = (r: unknown): 'next' | typeof BACK | undefined => (r === BACK ? BACK : r === undefined ? undefined : 'next');
+  const ok = await runSteps([
+    async (step, total) => {
+      const r = await askInput({ title, step, totalSteps: total, prompt: 'A name for this host', placeholder: 'e.g. Lab DC', value: s.name, validate: (v) => validateHostName(v, existing.hosts, editing?.id) });
+      if (typeof r === 'string') s.name = r.trim();
+      return next(r);
+    },
+    async (step, total) => {
+      const r = await askInput({ title, step, totalSteps: total, canGoBack: true, prompt: 'Host name or URL', placeholder: 'dc01.example.com, dc01:5986 or https://dc01.example.com:5986/wsman', value: s.address, validate: validateAddress });
+      if (typeof r === 'string') {
+        const typed = splitAddress(r);
+        s.address = typed.hostname;
+        s.path = typed.path;
+        if (typed.explicitScheme) s.https = typed.https;
+        s.typedPort = typed.explicitPort ? typed.port : undefined;
+        if (typed.explicitPort) s.port = String(typed.port);
+      }
+      return next(r);
+    },
+    async (step, total) => {
+      const r = await askPick<boolean>({
+        title, step, totalSteps: total, canGoBack: true, placeholder: 'Protocol', active: s.https,
+        items: [
+          { label: 'HTTPS', description: 'port 5986 — encrypted, recommended', value: true },
+          { label: 'HTTP', description: 'port 5985 — Basic needs AllowUnencrypted=true on the host', value: false },
+        ],
+      });
+      if (typeof r === 'boolean') {
+        if (r !== s.https && s.typedPort === undefined) s.port = '';
+        s.https = r;
+      }
+      return next(r);
+    },
+    async (step, total) => {
+      const r = await askInput({ title, step, totalSteps: total, canGoBack: true, prompt: `Port (${defaultPort(s.https)} is the WinRM default for ${s.https ? 'HTTPS' : 'HTTP'})`, value: s.port || String(defaultPort(s.https)), validate: validatePort });
+      if (typeof r === 'string') s.port = r.trim();
+      return next(r);
+    },
+    async (step, total) => {
+      const supported = supportedSchemes();
+      const items: PickItem<AuthScheme>[] = AUTH_SCHEMES.map((scheme) => supported.includes(scheme)
+        ? { label: SCHEME_LABELS[scheme], value: scheme, description: scheme === 'basic' && !s.https ? 'over HTTP the password is readable on the network' : undefined }
+        : { label: `$(circle-slash) ${SCHEME_LABELS[scheme]}`, value: scheme, description: 'not supported by this version yet', refuse: `${SCHEME_LABELS[scheme]} is not supported by this version yet; choose ${supported.map((x) => SCHEME_LABELS[x]).join(' or ')}.` });
+      const r = await askPick<AuthScheme>({ title, step, totalSteps: total, canGoBack: true, placeholder: 'Authentication', items, active: supported.includes(s.auth) ? s.auth : supported[0] });
+      if (typeof r === 'string') s.auth = r;
+      return next(r);
+    },
+    async (step, total) => {
+      const r = await askInput({ title, step, totalSteps: total, canGoBack: true, prompt: `Domain (optional${s.auth === 'credssp' ? '; CredSSP needs it' : ''})`, placeholder: 'e.g. LAB, or leave empty', value: s.domain, validate: (v) => (s.auth === 'credssp' && !v.trim() && !/[\\@]/.test(s.user) ? 'CredSSP needs a domain.' : undefined) });
+      if (typeof r === 'string') s.domain = r.trim();
+      return next(r);
+    },
+    async (step, total) => {
+      const r = await askInput({ title, step, totalSteps: total, canGoBack: true, prompt: 'User name', placeholder: 'user, DOMAIN\\user or user@domain', value: s.user, validate: validateUser });
+      if (typeof r === 'string') s.user = r.trim();
+      return next(r);
+    },
+    async (step, total) => {
+      const r = await askInput({
+        title, step, totalSteps: total, canGoBack: true, password: true,
+        prompt: editing ? 'Password (leave empty to keep the stored one). Kept only in VS Code secret storage.' : 'Password (leave empty to be asked at the first run). Kept only in VS Code secret storage.',
+      });
+      if (typeof r === 'string') s.password = r === '' ? undefined : r;
+      return next(r);
+    },
+    async (step, total) => {
+      const r = await askPick<ArgumentStyle>({ title, step, totalSteps: total, canGoBack: true, placeholder: 'Default argument style', active: s.style, items: ARGUMENT_STYLES.map((x) => ({ label: x, description: STYLE_DESCRIPTIONS[x], value: x })) });
+      if (typeof r === 'string') s.style = r;
+      return next(r);
+    },
+    async (step, total) => {
+      const r = await askPick<ProfileName>({ title, step, totalSteps: total, canGoBack: true, placeholder: 'Default profile', active: s.profile, items: PROFILES.map((x) => ({ label: x, description: PROFILE_DESCRIPTIONS[x], value: x })) });
+      if (typeof r === 'string') s.profile = r;
+      return next(r);
+    },
+    async (step, total) => {
+      const r = await askInput({ title, step, totalSteps: total, canGoBack: true, prompt: 'Code page (empty: the profile\'s, 65001 for safe, 437 for the connector profiles)', placeholder: 'e.g. 65001, 437, 850, 1252', value: s.codepage, validate: validateCodepage });
+      if (typeof r === 'string') s.codepage = r.trim();
+      return next(r);
+    },
+    async (step, total) => {
+      if (!s.https) return 'skip';
+      const r = await askInput({ title, step, totalSteps: total, canGoBack: true, prompt: 'CA certificate file (PEM) that issued the host\'s certificate; empty: the system\'s trusted CAs', placeholder: '/path/to/lab-ca.pem', value: s.caFile });
+      if (typeof r === 'string') s.caFile = r.trim();
+      return next(r);
+    },
+    async (step, total) => {
+      if (!s.https) return 'skip';
+      const r = await askInput({ title, step, totalSteps: total, canGoBack: true, prompt: 'Server-name override: verify the certificate for this name (empty: the host name)', placeholder: 'e.g. dc01.lab.example.com', value: s.serverName, validate: (v) => (/\s/.test(v.trim()) ? 'A host name has no spaces.' : undefined) });
+      if (typeof r === 'string') s.serverName = r.trim();
+      return next(r);
+    },
+    async (step, total) => {
+      if (!s.https) return 'skip';
+      for (;;) {
+        const r = await askPick<boolean>({
+          title, step, totalSteps: total, canGoBack: true, placeholder: 'Certificate verification', active: s.insecure,
+          items: [
+            { label: 'Verify the certificate', description: 'recommended', value: false },
+            { label: '$(warning) Skip verification', description: 'insecure: anyone on the network path can read the password', value: true },
+          ],
+        });
+        if (r === true && !s.insecure) {
+          const sure = await vscode.window.showWarningMessage(`Skip certificate verification for "${s.name}"?`, { modal: true, detail: 'Anyone who can intercept the connection can pose as the host and read the password. Use this only for a lab host you control; a CA file is the safe way to trust a self-signed certificate.' }, 'Skip Verification');
+          if (sure !== 'Skip Verification') continue; // ask again
+        }
+        if (typeof r === 'boolean') s.insecure = r;
+        return next(r);
+      }
+    },
+  ]);
+  if (!ok) return undefined;
+  const draft: HostDraft = {
+    name: s.name,
+    url: composeEndpoint({ https: s.https, hostname: s.address, port: Number(s.port || defaultPort(s.https)), path: s.path }),
+    auth: s.auth,
+    user: s.user,
+    style: s.style,
+    profile: s.profile,
+  };
+  if (s.domain) draft.domain = s.domain;
+  if (s.codepage) draft.codepage = Number(s.codepage);
+  if (s.https && (s.caFile || s.serverName || s.insecure)) {
+    draft.tls = {};
+    if (s.caFile) draft.tls.caFile = s.caFile;
+    if (s.serverName) draft.tls.serverName = s.serverName;
+    if (s.insecure) draft.tls.insecureSkipVerify = true;
+  }
+  return { draft, password: s.password };
+}
