@@ -126,7 +126,7 @@ test('safe variables: literals, arrays, $null, typographic quotes doubled; UTF-8
 test('safe dashed: quoted values, bare switch for null, booleans as -name:$true', () => {
   const p = planLaunch(req({ profile: 'safe', code: 'Set-X', keepArgumentOrder: true,
     args: [a('name', "John O'Neil"), a('groups', ['a', 'b']), a('flag', null), a('enabled', 'true'), a('off', 'False')] }));
-  assert.equal(p.script, "Set-X -name 'John O''Neil' -groups @('a','b') -flag -enabled:$true -off:$false");
+  assert.equal(p.script, "Set-X -name:'John O''Neil' -groups:@('a','b') -flag -enabled:$true -off:$false");
   assert.deepEqual(p.warnings.map((w) => [w.code, w.argument]), [['boolean-switch', 'enabled'], ['boolean-switch', 'off']]);
 });
 

@@ -289,7 +289,7 @@ function warnDashedValues(ctx: Ctx): void {
  * Safe PowerShell:
  * - variables: `$name = <literal>; ` then the code; literal is a single-quoted
  *   string (every ' ‘ ’ ‚ ‛ doubled), `@('a','b')` for lists, `$null` for no value.
- * - dashed: the code then ` -name <literal>`; no value gives the bare switch
+ * - dashed: the code then ` -name:<literal>` (the colon form: see below); no value gives the bare switch
  *   ` -name`; the values `true`/`false` (any case) give ` -name:$true` / ` -name:$false`
  *   so that [switch] and [bool] parameters work (a [string] parameter then gets
  *   "True"/"False").
@@ -353,6 +353,11 @@ function safePowerShellScript(ctx: Ctx): string {
         severity: 'warning',
         message: `Argument '${name}' = '${value}' is passed as -${name}:${bool} (a boolean), so switch and [bool] parameters work; a [string] parameter receives "${value.toLowerCase() === 'true' ? 'True' : 'False'}".`,
       });
+    } else if (req.style === 'dashed') {
+      // The colon form binds the value to the parameter directly. With a space, a
+      // value '--%' (even quoted) starts PowerShell's stop-parsing mode and the rest
+      // of the line would arrive verbatim.
+      s += ` ${prefix}${name}:${psLiteral(value)}`;
     } else {
       s += ` ${prefix}${name} ${psLiteral(value)}`;
     }
