@@ -32,7 +32,8 @@
 //   Password when none is stored (credentials.ts): input titled "WinRM Password: <host>", then a pick
 //     with placeholder "Remember this password?" (REMEMBER_CHOICES).
 //   Basic over HTTP (credentials.ts): modal warning, button "Send Password over HTTP" (once per host).
-//   Host choice (run-commands.ts): pick "Run on which host?" when there is no default host.
+//   Host choice (run-commands.ts): pick "Run on which host?" when there is no default host; the host
+//     picked becomes the default.
 //   Run with Arguments (arguments-prompt.ts): pick titled "Arguments for <file>"; type `name=value`,
 //     Enter adds it; the item "$(play) Run" runs. `name` alone = null, `name[]=x` = list item.
 //   Run with Options: picks "Run on which host?", "Language for this run", "Argument style for this

@@ -122,7 +122,14 @@ export class RunCommands implements vscode.Disposable {
     const memory = recallRun(this.context.workspaceState.get(RUN_MEMORY_KEY), target.fileKey);
     let host = opts.host;
     if (!host && opts.askOptions) host = await this.pickHost(HOST_PICK_PLACEHOLDER, memory?.hostId);
-    else if (!host) host = this.store.registry.defaultHost() ?? (await this.pickHost());
+    else if (!host) {
+      host = this.store.registry.defaultHost();
+      if (!host) {
+        // No default yet: the host picked now becomes it, so the next run does not ask again.
+        host = await this.pickHost();
+        if (host) await this.store.registry.setDefault(host.id);
+      }
+    }
     if (!host) return undefined;
     let language = target.language;
     let style = host.style;
