@@ -132,7 +132,10 @@ export function unwrapCmdC(line: string): string | undefined {
   if (tail.startsWith('"')) {
     const quotes = (tail.match(/"/g) ?? []).length;
     const inner = tail.slice(1, tail.indexOf('"', 1));
-    const keep = !strip && quotes === 2 && !/[&<>()@^|]/.test(inner) && /\s/.test(inner) && tail.trimEnd().endsWith('"');
+    // cmd keeps the quotes only around the name of an existing program with a space in
+    // it; without a file system to ask, "looks like a program path" stands in for that.
+    const looksLikeProgram = isAbsoluteWindowsPath(inner) || /\.(exe|com|bat|cmd)$/i.test(inner);
+    const keep = !strip && quotes === 2 && !/[&<>()@^|]/.test(inner) && /\s/.test(inner) && looksLikeProgram;
     if (!keep) {
       const last = tail.lastIndexOf('"');
       tail = last > 0 ? tail.slice(1, last) + tail.slice(last + 1) : tail.slice(1);

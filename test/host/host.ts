@@ -15,7 +15,7 @@ import type { TLSSocket } from 'node:tls';
 import { findRoot } from '../support/peers';
 import { Acceptor, Accounts, AuthScheme, ConnectionContext, SOAP_CONTENT_TYPE, basicScheme, parseAuthorization } from './auth';
 import { charsetOfCodePage } from './codepage';
-import { isDirectory, planLaunch, resolveWindowsPath, Runtime, PWSH_INSTALL_HINT } from './launch';
+import { ensureWindowsDir, isDirectory, planLaunch, resolveWindowsPath, Runtime, PWSH_INSTALL_HINT } from './launch';
 import { Command, ShellInfo, ShellManager } from './shells';
 import { createTestCertificates, TestCertificates } from './tls';
 import {
@@ -184,7 +184,7 @@ export async function startTestHost(options: TestHostOptions = {}): Promise<Test
   const wineEnv = { WINEPREFIX: winePrefix, WINEDEBUG: '-all', WINEDLLOVERRIDES: 'mscoree,mshtml=' };
   const wineReady = wine ? warmWine(wine, winePrefix, wineEnv, log) : Promise.resolve(false);
   const driveCReady = wineReady.then(() => {
-    for (const d of ['Windows', join('Users', 'Default'), join('Users', user)]) mkdirSync(join(driveC, d), { recursive: true });
+    for (const d of ['Windows', 'Users\\Default', `Users\\${user}`]) ensureWindowsDir(driveC, d);
   });
   const scriptedMain = join(root, 'out', 'test', 'host', 'winrm-test', 'main.js');
   if (!existsSync(scriptedMain)) log(`winrm-test is not built (${scriptedMain}): run node .ci/build.mjs test/host`);
@@ -461,7 +461,12 @@ export async function startTestHost(options: TestHostOptions = {}): Promise<Test
     const args = children(cl, NS.rsp, 'Arguments').map((a) => text(a));
     const skipCmdShell = /^true$/i.test(r.options.get('WINRS_SKIP_CMD_SHELL') ?? '');
     const env = windowsEnv(shell.owner, shell.settings.noProfile, shell.environment);
-    const plan = planLaunch({ command, args, skipCmdShell, windowsEnv: env }, rt);
+    // What wine must be told: the account's variables (wine would use the Unix account's) and the shell's.
+    const forcedEnv: [string, string][] = [
+      ...(['USERNAME', 'USERDOMAIN', 'COMPUTERNAME', 'USERPROFILE', 'HOMEPATH', 'APPDATA', 'LOCALAPPDATA'] as const).map((k) => [k, env[k]] as [string, string]),
+      ...shell.environment,
+    ];
+    const plan = planLaunch({ command, args, skipCmdShell, windowsEnv: env, forcedEnv }, rt);
     await driveCReady;
     let cwd: string;
     if (shell.workingDirectory !== undefined) {
@@ -469,8 +474,7 @@ export async function startTestHost(options: TestHostOptions = {}): Promise<Test
       if (!p || !isDirectory(p)) throw new WsmanFault(FAULTS.badDirectory());
       cwd = p;
     } else {
-      cwd = join(driveC, 'Users', shell.settings.noProfile ? 'Default' : shell.owner);
-      mkdirSync(cwd, { recursive: true });
+      cwd = ensureWindowsDir(driveC, `Users\\${shell.settings.noProfile ? 'Default' : shell.owner}`);
     }
     if (plan.kind === 'spawn' && plan.what === 'wine') await wineReady;
     const id = attr(cl, 'CommandId')?.toUpperCase();

@@ -15,7 +15,7 @@
 // - hostname (no arguments): prints the host's fixed test name.
 // - anything else: wine's cmd.exe when wine is installed; otherwise cmd's
 //   "is not recognized" answer (exit 9009), with the reason in the host log.
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { expandPercent, hasCmdOperators, isAbsoluteWindowsPath, parseArguments, programBase, splitProgram, translatePowerShellArgs, unwrapCmdC } from './cmdline';
 import { FAULTS, WsmanFault } from './wsman';
@@ -65,6 +65,8 @@ export interface LaunchRequest {
   skipCmdShell: boolean;
   /** The shell's environment as Windows programs see it (for %VAR% expansion). */
   windowsEnv: Record<string, string>;
+  /** Variables wine's cmd must see with these values (wine sets USERNAME etc. from the Unix account). */
+  forcedEnv?: [string, string][];
 }
 
 /** Decides what runs. Throws a WsmanFault where Windows answers the Command with a fault. */
@@ -77,14 +79,15 @@ export function planLaunch(req: LaunchRequest, rt: Runtime): LaunchPlan {
     if (base === 'winrm-test') return scripted(rest, rt);
     if (!isAbsoluteWindowsPath(program)) throw new WsmanFault(FAULTS.fileNotFound());
     if (base === 'powershell' || base === 'pwsh') return powershell(base, rest, rt);
-    if (rt.wine && resolveWindowsPath(program, rt.driveC)) return wine(line, rt);
+    if (rt.wine && resolveWindowsPath(program, rt.driveC)) return wine(line, req.forcedEnv ?? [], rt);
     throw new WsmanFault(FAULTS.fileNotFound());
   }
   if (line.length > CMD_LINE_LIMIT) throw new WsmanFault(FAULTS.tooLong());
-  return viaCmd(line, req.windowsEnv, rt, 0);
+  return viaCmd(line, req, rt, 0);
 }
 
-function viaCmd(line: string, env: Record<string, string>, rt: Runtime, depth: number): LaunchPlan {
+function viaCmd(line: string, req: LaunchRequest, rt: Runtime, depth: number): LaunchPlan {
+  const env = req.windowsEnv;
   const expanded = expandPercent(line, env);
   if (!hasCmdOperators(expanded)) {
     const { program, rest } = splitProgram(expanded);
@@ -95,7 +98,7 @@ function viaCmd(line: string, env: Record<string, string>, rt: Runtime, depth: n
     // `cmd /c powershell ...` runs PowerShell too; other cmd lines go to wine whole.
     const inner = depth < 4 ? unwrapCmdC(expanded) : undefined;
     if (inner !== undefined) {
-      const plan = viaCmd(inner, env, rt, depth + 1);
+      const plan = viaCmd(inner, req, rt, depth + 1);
       if (plan.kind === 'builtin' || plan.what !== 'wine') return plan;
     }
   } else if (/(^|[\s"&|(<>\\/])(powershell|pwsh|winrm-test)(\.exe)?([\s"&|)<>]|$)/i.test(expanded)) {
@@ -109,7 +112,7 @@ function viaCmd(line: string, env: Record<string, string>, rt: Runtime, depth: n
       exitCode: 1,
     };
   }
-  if (rt.wine) return wine(line, rt);
+  if (rt.wine) return wine(line, req.forcedEnv ?? [], rt);
   const { program } = splitProgram(expanded);
   rt.log(`cmd line "${truncate(line)}" needs cmd.exe: wine is not installed, answering "not recognized" (install wine: apt-get install --no-install-recommends -y wine wine64)`);
   return {
@@ -148,22 +151,33 @@ function scripted(rest: string, rt: Runtime): LaunchPlan {
   return { kind: 'spawn', what: 'scripted', file: process.execPath, args: [rt.scriptedMain, ...parseArguments(rest)], env: {}, charset: 'utf8' };
 }
 
-/** Name of the variable carrying the line into wine (see below); removed before the line runs. */
-const LINE_VAR = '__WINRS_TEST_HOST_LINE';
+const HELPER = '__WINRS_TEST_HOST_';
 
-function wine(line: string, rt: Runtime): LaunchPlan {
-  // wine quotes every argv element that holds a space or a quote and escapes inner quotes
-  // with backslashes, which cmd does not understand. So the line travels in a variable:
-  // the outer cmd expands %VAR% without parsing operators in the value, and starts
-  // `cmd /c set "VAR=" & <line>`: the inner cmd parses <line> as typed, after removing VAR.
-  return {
-    kind: 'spawn',
-    what: 'wine',
-    file: rt.wine!,
-    args: ['cmd', '/c', `%${LINE_VAR}%`],
-    env: { [LINE_VAR]: `cmd /c set "${LINE_VAR}=" & ${line}` },
-    charset: WINE_CHARSET,
-  };
+/**
+ * wine quotes every argv element that holds a space or a quote and escapes inner quotes
+ * with backslashes, which cmd does not understand; and wine takes USERNAME, USERPROFILE,
+ * COMPUTERNAME from the Unix account, and drops variables whose names it dislikes. So
+ * everything travels in helper variables, three cmd levels deep:
+ * 1. `wine cmd /c %A%`: wine's cmd runs a lone /c command without parsing it again, so
+ *    the expanded A starts level 2 with A's text as its command line;
+ * 2. `cmd /v:on /c set "A=" & set "!N0!=!V0!" & ... & cmd /c !B!`: delayed expansion
+ *    happens after parsing, so names and values arrive intact; then the helpers go;
+ * 3. `cmd /c set "B=" & <line>`: the line, parsed by cmd as typed.
+ */
+function wine(line: string, forced: [string, string][], rt: Runtime): LaunchPlan {
+  const env: Record<string, string> = {};
+  const sets: string[] = [];
+  const unsets: string[] = [];
+  forced.forEach(([name, value], i) => {
+    if (!name || !value || name.includes('=')) return;
+    env[`${HELPER}N${i}`] = name;
+    env[`${HELPER}V${i}`] = value;
+    sets.push(`set "!${HELPER}N${i}!=!${HELPER}V${i}!"`);
+    unsets.push(`set "${HELPER}N${i}="`, `set "${HELPER}V${i}="`);
+  });
+  env[`${HELPER}A`] = [`cmd /v:on /c set "${HELPER}A="`, ...sets, ...unsets, `cmd /c !${HELPER}B!`].join(' & ');
+  env[`${HELPER}B`] = `set "${HELPER}B=" & ${line}`;
+  return { kind: 'spawn', what: 'wine', file: rt.wine!, args: ['cmd', '/c', `%${HELPER}A%`], env, charset: WINE_CHARSET };
 }
 
 function truncate(s: string): string {
@@ -188,6 +202,18 @@ export function resolveWindowsPath(p: string, driveC: string): string | undefine
     cur = join(cur, hit);
   }
   return cur.startsWith(driveC) && existsSync(cur) ? cur : undefined;
+}
+
+/** Creates a folder under C: (e.g. `Users\\vagrant`), reusing existing folders whatever their case. */
+export function ensureWindowsDir(driveC: string, windowsPath: string): string {
+  let cur = driveC;
+  mkdirSync(cur, { recursive: true });
+  for (const part of windowsPath.split(/[\\/]+/).filter(Boolean)) {
+    const hit = readdirSync(cur).find((n) => n.toLowerCase() === part.toLowerCase());
+    cur = join(cur, hit ?? part);
+    if (!hit) mkdirSync(cur);
+  }
+  return cur;
 }
 
 export function isDirectory(p: string): boolean {

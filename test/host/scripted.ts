@@ -28,7 +28,8 @@ export function patternByte(stream: 'stdout' | 'stderr', i: number): number {
   const k = i % PATTERN_LINE;
   if (k === PATTERN_LINE - 2) return 0x0d;
   if (k === PATTERN_LINE - 1) return 0x0a;
-  const alphabet = stream === 'stdout' ? 'abcdefghijklmnopqrstuvwxyz0123456789' : 'ABCDEFGHIJKLMNOPQRSTUVWXYZ!#$*+-=?@';
+  // Both alphabets have 36 characters, so the pattern repeats every 64 * 36 bytes.
+  const alphabet = stream === 'stdout' ? 'abcdefghijklmnopqrstuvwxyz0123456789' : 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
   const line = Math.floor(i / PATTERN_LINE);
   return alphabet.charCodeAt((k + line) % alphabet.length);
 }
