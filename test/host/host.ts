@@ -344,9 +344,11 @@ export async function startTestHost(options: TestHostOptions = {}): Promise<Test
         if (r.resourceUri !== RESOURCE_CONFIG) throw new WsmanFault(FAULTS.resourceNotFound());
         return envelope('get', `${ACTION.get}Response`, r.messageId, configBody({
           maxEnvelopeSizeKb, maxTimeoutMs, allowUnencrypted,
-          basic: schemes.some((s) => s.name.toLowerCase() === 'basic'),
-          negotiate: schemes.some((s) => s.name.toLowerCase() === 'negotiate'),
-          credssp: schemes.some((s) => s.name.toLowerCase() === 'credssp'),
+          // The service's Auth settings are what its 401 offers.
+          basic: offers('basic'),
+          kerberos: offers('kerberos') || offers('negotiate'),
+          negotiate: offers('negotiate'),
+          credssp: offers('credssp'),
           idleTimeoutMs: options.idleTimeoutMs ?? 7_200_000,
           maxShellsPerUser: mgr.settings.maxShellsPerUser,
         }));
@@ -403,6 +405,10 @@ export async function startTestHost(options: TestHostOptions = {}): Promise<Test
       default:
         throw new WsmanFault(FAULTS.actionNotSupported());
     }
+  }
+
+  function offers(scheme: string): boolean {
+    return offered.some((o) => o.split(/\s/)[0].toLowerCase() === scheme);
   }
 
   function requireShellResource(r: WsmanRequest): void {

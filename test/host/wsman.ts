@@ -365,6 +365,7 @@ export interface ConfigView {
   maxTimeoutMs: number;
   allowUnencrypted: boolean;
   basic: boolean;
+  kerberos: boolean;
   negotiate: boolean;
   credssp: boolean;
   idleTimeoutMs: number;
@@ -389,7 +390,7 @@ export function configBody(c: ConfigView): string {
     `<cfg:EnumerationTimeoutms>240000</cfg:EnumerationTimeoutms><cfg:MaxConnections>300</cfg:MaxConnections>` +
     `<cfg:MaxPacketRetrievalTimeSeconds>120</cfg:MaxPacketRetrievalTimeSeconds>` +
     `<cfg:AllowUnencrypted>${b(c.allowUnencrypted)}</cfg:AllowUnencrypted>` +
-    `<cfg:Auth><cfg:Basic>${b(c.basic)}</cfg:Basic><cfg:Kerberos>${b(c.negotiate)}</cfg:Kerberos>` +
+    `<cfg:Auth><cfg:Basic>${b(c.basic)}</cfg:Basic><cfg:Kerberos>${b(c.kerberos)}</cfg:Kerberos>` +
     `<cfg:Negotiate>${b(c.negotiate)}</cfg:Negotiate><cfg:Certificate>false</cfg:Certificate>` +
     `<cfg:CredSSP>${b(c.credssp)}</cfg:CredSSP><cfg:CbtHardeningLevel>Relaxed</cfg:CbtHardeningLevel></cfg:Auth>` +
     `<cfg:DefaultPorts><cfg:HTTP>5985</cfg:HTTP><cfg:HTTPS>5986</cfg:HTTPS></cfg:DefaultPorts>` +
