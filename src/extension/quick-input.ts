@@ -34,7 +34,8 @@ export function askInput(opts: InputStep): Promise<StepResult<string>> {
   const check = () => {
     box.validationMessage = opts.validate?.(box.value);
   };
-  check();
+  // An empty box is not an error yet: the prompt stays visible until the user types.
+  if (box.value) check();
   return new Promise((resolve) => {
     let done = false;
     const finish = (result: StepResult<string>) => {

@@ -47,8 +47,9 @@ export class RunTerminal implements vscode.Pseudoterminal {
 
   handleInput(data: string): void {
     if (this.finished) {
-      // Any key closes a finished run's terminal, reporting the exit code.
-      this.closeEmitter.fire(this.exitStatus ?? 0);
+      // Any key closes a finished run's terminal, reporting the exit code; a late
+      // Ctrl+C (meant for the run that just ended) does not.
+      if (!data.includes(CTRL_C)) this.closeEmitter.fire(this.exitStatus ?? 0);
       return;
     }
     if (!data.includes(CTRL_C)) return; // the remote command has no interactive stdin here
