@@ -10,14 +10,17 @@ test('name=value: the value is everything after the first =, exactly; a bare nam
   assert.deepEqual(parseAssignment('  quoted="x y" '), { argument: { name: 'quoted', value: '"x y" ' } }, 'value kept byte for byte');
   assert.deepEqual(parseAssignment('empty='), { argument: { name: 'empty', value: '' } });
   assert.deepEqual(parseAssignment('flag'), { argument: { name: 'flag', value: null } });
-  assert.match(parseAssignment('=x').error ?? '', /needs a name/);
+  assert.deepEqual(parseAssignment('groups[]=a b'), { argument: { name: 'groups', value: ['a b'] } });
+  assert.match(parseAssignment('=x').error ?? '', /no name/);
   assert.match(parseAssignment('1st=x').error ?? '', /not a usable/);
-  assert.match(parseAssignment('a b=x').error ?? '', /not a usable/);
+  assert.match(parseAssignment('a b=x').error ?? '', /whitespace/);
 });
 
 test('upsert replaces by name case-insensitively and keeps the position', () => {
   const list = upsertArgument(upsertArgument([], { name: 'a', value: '1' }), { name: 'b', value: '2' });
   assert.deepEqual(upsertArgument(list, { name: 'A', value: null }), [{ name: 'A', value: null }, { name: 'b', value: '2' }]);
+  const listed = upsertArgument(upsertArgument([], { name: 'g', value: ['a'] }), { name: 'g', value: ['b'] });
+  assert.deepEqual(listed, [{ name: 'g', value: ['a', 'b'] }], 'list items add up, as repeated --arg name[]=x');
 });
 
 test('display and edit forms round-trip through the parser', () => {

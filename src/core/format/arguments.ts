@@ -1,6 +1,8 @@
 // Script arguments as the editor shows and remembers them. A value is a string,
 // null (the connector passes the name without a value) or a list (the connector
 // passes a Java collection, which prints as `[a, b]`).
+import { WinrmError } from '../errors';
+import { parseArgumentAssignment } from '../launch/arguments';
 
 export type ArgumentValue = string | null | string[];
 
@@ -17,16 +19,18 @@ export function validateArgumentName(name: string): string | undefined {
 }
 
 /**
- * `name=value` as typed in the prompt: the value is everything after the first
- * `=`, kept exactly (spaces, quotes and further `=` included). `name` alone
- * means null, as in the CLI's --arg.
+ * `name=value` as typed in the prompt, by the same rules as the CLI's --arg:
+ * the value is everything after the first `=`, kept exactly (spaces, quotes
+ * and further `=` included); `name` alone is null; `name[]=item` is a list item.
  */
 export function parseAssignment(text: string): { argument?: NamedArgument; error?: string } {
-  const eq = text.indexOf('=');
-  const name = (eq < 0 ? text : text.slice(0, eq)).trim();
-  const problem = validateArgumentName(name);
-  if (problem) return { error: problem };
-  return { argument: { name, value: eq < 0 ? null : text.slice(eq + 1) } };
+  try {
+    const argument = parseArgumentAssignment(text.replace(/^\s+/, ''));
+    const problem = validateArgumentName(argument.name);
+    return problem ? { error: problem } : { argument };
+  } catch (err) {
+    return { error: err instanceof WinrmError ? err.message : String(err) };
+  }
 }
 
 /** Adds or replaces by name (names are case-insensitive in PowerShell), keeping the first position. */
@@ -34,7 +38,11 @@ export function upsertArgument(list: readonly NamedArgument[], argument: NamedAr
   const index = list.findIndex((a) => a.name.toLowerCase() === argument.name.toLowerCase());
   if (index < 0) return [...list, argument];
   const copy = [...list];
-  copy[index] = argument;
+  const previous = copy[index].value;
+  // `name[]=b` after `name[]=a` adds an item, as the CLI's repeated --arg does.
+  copy[index] = Array.isArray(previous) && Array.isArray(argument.value) && argument.value.length > 0
+    ? { name: argument.name, value: [...previous, ...argument.value] }
+    : argument;
   return copy;
 }
 
@@ -48,7 +56,7 @@ export function describeValue(value: ArgumentValue): string {
 /** The text that puts the argument back in the prompt for editing. */
 export function formatAssignment(argument: NamedArgument): string {
   if (argument.value === null) return argument.name;
-  if (Array.isArray(argument.value)) return `${argument.name}=${argument.value.join(', ')}`;
+  if (Array.isArray(argument.value)) return argument.value.length ? argument.value.map((v) => `${argument.name}[]=${v}`).join(' ') : `${argument.name}[]`;
   return `${argument.name}=${argument.value}`;
 }
 
