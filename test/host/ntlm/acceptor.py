@@ -11,6 +11,9 @@ One JSON object per line on stdin, one answer per line on stdout, `id` echoed:
   {"op":"wrap", "ctx", "data": b64}     -> {"token": b64}     16-byte signature + sealed data
   {"op":"unwrap", "ctx", "token": b64}  -> {"data": b64, "encrypted": bool}
   {"op":"delete", "ctx"}                -> {}
+  {"op":"mic", "ctx", "data": b64}      -> {"token": b64}     GSS_GetMIC (for SPNEGO's mechListMIC)
+  {"op":"verify_mic", "ctx", "data", "mic"} -> {}         GSS_VerifyMIC
+  {"op":"reset_crypto", "ctx", "direction": "send"|"recv"} -> {}   RC4 state restart (MS-SPNG, after a mechListMIC)
   {"op":"ping"}                         -> {"mech": "..."}
 A failure answers {"error": "<text>", "kind": "<gssapi exception class>"}.
 """
@@ -22,6 +25,8 @@ import gssapi
 import gssapi.raw
 
 NTLM = gssapi.OID.from_int_seq('1.3.6.1.4.1.311.2.2.10')
+# gss-ntlmssp's GSS_NTLMSSP_RESET_CRYPTO_OID (value 1: the receive handle, 0: the send handle).
+RESET_CRYPTO = gssapi.OID.from_int_seq('1.3.6.1.4.1.7165.655.1.3')
 
 
 def b64(data):
@@ -69,6 +74,19 @@ class Acceptor:
     def op_unwrap(self, req):
         res = self.ctx(req).unwrap(base64.b64decode(req['token']))
         return {'data': b64(res.message), 'encrypted': bool(res.encrypted)}
+
+    # Added for the CredSSP acceptor's SPNEGO layer (the mechListMIC exchange).
+    def op_mic(self, req):
+        return {'token': b64(self.ctx(req).get_signature(base64.b64decode(req['data'])))}
+
+    def op_verify_mic(self, req):
+        self.ctx(req).verify_signature(base64.b64decode(req['data']), base64.b64decode(req['mic']))
+        return {}
+
+    def op_reset_crypto(self, req):
+        value = b'\x01\x00\x00\x00' if req.get('direction') == 'recv' else b'\x00\x00\x00\x00'
+        gssapi.raw.set_sec_context_option(RESET_CRYPTO, context=self.ctx(req), value=value)
+        return {}
 
     def op_delete(self, req):
         self.contexts.pop(req.get('ctx'), None)

@@ -140,6 +140,23 @@ export class NtlmSidecar {
     return Buffer.from(r.data as string, 'base64');
   }
 
+  // Added for the CredSSP acceptor's SPNEGO layer: mechListMIC and the RC4 restart after it (MS-SPNG).
+  /** GSS_GetMIC: the 16-byte signature over `data`. */
+  async mic(ctx: string, data: Buffer): Promise<Buffer> {
+    const r = await this.call('mic', { ctx, data: data.toString('base64') });
+    return Buffer.from(r.token as string, 'base64');
+  }
+
+  /** GSS_VerifyMIC; rejects with GssError when the signature does not match. */
+  async verifyMic(ctx: string, data: Buffer, mic: Buffer): Promise<void> {
+    await this.call('verify_mic', { ctx, data: data.toString('base64'), mic: mic.toString('base64') });
+  }
+
+  /** Restarts one direction's RC4 state (sequence numbers carry on). */
+  async resetCrypto(ctx: string, direction: 'send' | 'recv'): Promise<void> {
+    await this.call('reset_crypto', { ctx, direction });
+  }
+
   async deleteContext(ctx: string): Promise<void> {
     await this.call('delete', { ctx });
   }
