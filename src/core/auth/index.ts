@@ -1,6 +1,7 @@
 // Picks the provider for a scheme. Schemes land here as they are implemented.
 import { ConfigError } from '../errors';
 import { createBasicProvider } from './basic';
+import { createCredSspProvider } from './credssp-provider';
 import type { AuthProvider, AuthScheme, Credentials, EncryptionMode } from './types';
 
 export interface AuthChoice {
@@ -13,6 +14,7 @@ type Factory = (choice: AuthChoice) => AuthProvider;
 
 const factories: Partial<Record<AuthScheme, Factory>> = {
   basic: (c) => createBasicProvider(c.credentials),
+  credssp: (c) => createCredSspProvider({ credentials: c.credentials, encryption: c.encryption }),
 };
 
 /** Schemes this build can use, for menus and CLI validation. */

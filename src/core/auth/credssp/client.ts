@@ -38,6 +38,9 @@ export interface CredSspClientOptions {
   workstation?: string;
 }
 
+/** Where the handshake is: what the engine waits for next. */
+export type CredSspStage = 'tls' | 'tls-finished' | 'negotiate' | 'authenticate' | 'credentials' | 'done';
+
 export interface StepResult {
   /** Bytes to send; empty when the engine needs more input first (stream carriers). */
   token: Buffer;
@@ -77,7 +80,7 @@ export class CredSspClient {
   private readonly tls: TlsPipe;
   private flow?: AsyncGenerator<Buffer, Buffer, Buffer>;
   private finished = false;
-  private phase: 'tls' | 'negotiate' | 'authenticate' | 'credentials' | 'done' = 'tls';
+  private phase: CredSspStage = 'tls';
   private versionInUse?: number;
 
   constructor(opts: CredSspClientOptions) {
@@ -88,6 +91,10 @@ export class CredSspClient {
   /** The negotiated CredSSP version, once known. */
   get version(): number | undefined {
     return this.versionInUse;
+  }
+
+  get stage(): CredSspStage {
+    return this.phase;
   }
 
   get complete(): boolean {
@@ -171,6 +178,7 @@ export class CredSspClient {
     }
     if (pending.length && o.finishedAlone) {
       // TLS 1.3: our Finished goes alone; the answer may hold only tickets.
+      this.phase = 'tls-finished';
       input = yield pending;
       pending = Buffer.alloc(0);
       tls.feed(input);

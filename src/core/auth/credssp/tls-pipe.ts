@@ -117,6 +117,11 @@ export class TlsPipe {
     return b;
   }
 
+  /** Bytes of decrypted data not yet taken. */
+  get pendingPlain(): number {
+    return this.plain.reduce((n, b) => n + b.length, 0);
+  }
+
   /** Puts back plaintext that was taken but not yet consumed. */
   unshiftPlain(b: Buffer): void {
     if (b.length) this.plain.unshift(b);
