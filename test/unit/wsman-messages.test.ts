@@ -207,3 +207,15 @@ test('long base64 runs parse exactly, and long text that is not base64 keeps its
   const tricky = xml.replace('Name="stderr"', 'Name="std\uE000err"');
   assert.ok(readReceive(envelopeOf(tricky)).streams[0].bytes.equals(payload));
 });
+
+test('endpoints: bare names get http and 5985; written ports stay, even the default ones', async () => {
+  const { parseEndpoint } = await import('../../src/core/transport/http');
+  assert.equal(parseEndpoint('server01').href, 'http://server01:5985/wsman');
+  assert.equal(parseEndpoint('https://server01').href, 'https://server01:5986/wsman');
+  assert.equal(parseEndpoint('server01:8080').href, 'http://server01:8080/wsman');
+  assert.equal(parseEndpoint('https://server01:443/wsman').href, 'https://server01/wsman');
+  assert.equal(parseEndpoint('http://server01:80').href, 'http://server01/wsman');
+  assert.equal(parseEndpoint('https://[::1]:5986/wsman').href, 'https://[::1]:5986/wsman');
+  assert.throws(() => parseEndpoint('ftp://x'), /http or https/);
+  assert.throws(() => parseEndpoint('http://u:p@x'), /not in the URL/);
+});

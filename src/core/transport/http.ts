@@ -257,7 +257,9 @@ export function parseEndpoint(input: string): URL {
   }
   if (url.username || url.password) throw new ConfigError('Put the user name and password in their own fields, not in the URL.', 'Remove "user:password@" from the address.');
   if (!url.hostname) throw new ConfigError(`"${input}" has no host name.`, 'Give a host name or IP address.');
-  if (!url.port) url.port = url.protocol === 'https:' ? '5986' : '5985';
+  // URL drops a default port (https://h:443 has port ''): only fill in WinRM's ports when none was written.
+  const explicitPort = /^[a-z][a-z0-9+.-]*:\/\/(?:\[[^\]]*\]|[^/?#:]*):(\d+)/i.test(withScheme);
+  if (!url.port && !explicitPort) url.port = url.protocol === 'https:' ? '5986' : '5985';
   if (url.pathname === '/' || url.pathname === '') url.pathname = '/wsman';
   return url;
 }
