@@ -42,7 +42,10 @@ export function credSspSealer(tls: TlsPipe): MessageSealer & { sealMessage(plain
   const unseal = (token: Buffer): Buffer => {
     tls.feed(token);
     const plain = tls.takePlain();
-    if (tls.error) throw new ProtocolError(`The host's CredSSP-encrypted reply did not decrypt: ${tls.error.message}.`, 'The TLS session is out of step or the body was altered; the connection is replaced on the next request.');
+    // A bad record yields no data at once (Node reports the TLS error a tick later).
+    if (tls.error || plain.length === 0) {
+      throw new ProtocolError(`The host's CredSSP-encrypted reply did not decrypt${tls.error ? `: ${tls.error.message}` : ''}.`, 'The TLS session is out of step or the body was altered; the connection is replaced on the next request.');
+    }
     return plain;
   };
   const seal = (plain: Buffer): Buffer => {

@@ -20,6 +20,8 @@ export interface TlsPipeOptions {
   secureContext?: SecureContext;
   /** Client: the SNI name to send (none by default, as CredSSP clients do not need it). */
   servername?: string;
+  /** Client: OpenSSL cipher list (TLS 1.2 suites), e.g. to match a host's policy. */
+  ciphers?: string;
 }
 
 export class TlsPipe {
@@ -50,7 +52,7 @@ export class TlsPipe {
     };
     if (options.role === 'client') {
       // No certificate check here: CredSSP's public-key binding authenticates the key.
-      this.socket = connect({ socket: this.duplex, rejectUnauthorized: false, servername: options.servername, ...versions });
+      this.socket = connect({ socket: this.duplex, rejectUnauthorized: false, servername: options.servername, ciphers: options.ciphers, ...versions });
       this.socket.once('secureConnect', () => this.onSecure());
     } else {
       this.socket = new TLSSocket(this.duplex, { isServer: true, secureContext: options.secureContext, ...versions });
