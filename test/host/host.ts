@@ -327,7 +327,7 @@ export async function startTestHost(options: TestHostOptions = {}): Promise<Test
       return { status: 200, soap: soapReply };
     } catch (e) {
       if (e instanceof WsmanFault) return { status: e.fault.status ?? 500, soap: faultEnvelope(e.fault, relatesTo, machine) };
-      log(`internal error: ${(e as Error).stack ?? e}`);
+      if (!cancelled.aborted) log(`internal error: ${(e as Error).stack ?? e}`);
       return {
         status: 500,
         soap: faultEnvelope({ code: 's:Receiver', subcode: 'w:InternalError', reason: `WinRM test host internal error: ${(e as Error).message} `, wsmanCode: 2150858753 }, relatesTo, machine),

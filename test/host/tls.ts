@@ -30,12 +30,39 @@ async function openssl(args: string[], cwd: string): Promise<void> {
   }
 }
 
+// One CA and leaf per set of names per process: RSA key generation takes a second or
+// so, and tests start many hosts. Each host still gets its own copy of the files.
+const generated = new Map<string, Promise<{ caPem: string; certPem: string; keyPem: string }>>();
+
 /**
- * Creates ca.pem/ca.key and a leaf (server.pem/server.key) signed by it in `dir`.
+ * Writes ca.pem and a leaf (server.pem/server.key) signed by it into `dir`, generating
+ * them with openssl the first time these `names` are asked for in this process.
  * `names` are DNS names or IP addresses; the first one is also the subject CN.
  */
 export async function createTestCertificates(dir: string, names: string[] = ['localhost', '127.0.0.1']): Promise<TestCertificates> {
   if (names.length === 0) throw new Error('createTestCertificates: at least one name');
+  const key = names.join(',');
+  let pems = generated.get(key);
+  if (!pems) {
+    pems = generate(dir, names);
+    generated.set(key, pems);
+    pems.catch(() => generated.delete(key));
+  }
+  const { caPem, certPem, keyPem } = await pems;
+  await Promise.all([writeFile(join(dir, 'ca.pem'), caPem), writeFile(join(dir, 'server.pem'), certPem), writeFile(join(dir, 'server.key'), keyPem, { mode: 0o600 })]);
+  const b64 = certPem.replace(/-----(BEGIN|END) CERTIFICATE-----/g, '').replace(/\s+/g, '');
+  return {
+    caPem,
+    caPemPath: join(dir, 'ca.pem'),
+    certPem,
+    certPemPath: join(dir, 'server.pem'),
+    keyPem,
+    keyPemPath: join(dir, 'server.key'),
+    certDer: Buffer.from(b64, 'base64'),
+  };
+}
+
+async function generate(dir: string, names: string[]): Promise<{ caPem: string; certPem: string; keyPem: string }> {
   const san = names.map((n) => (isIP(n) ? `IP:${n}` : `DNS:${n}`)).join(',');
   await writeFile(join(dir, 'ca.cnf'), [
     'basicConstraints=critical,CA:TRUE',
@@ -59,14 +86,5 @@ export async function createTestCertificates(dir: string, names: string[] = ['lo
   await openssl(['req', '-new', '-key', 'server.key', '-subj', `/CN=${names[0]}`, '-out', 'server.csr'], dir);
   await openssl(['x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-set_serial', `0x${Date.now().toString(16)}`, ...days, '-sha256', '-extfile', 'server.cnf', '-out', 'server.pem'], dir);
   const [caPem, certPem, keyPem] = await Promise.all(['ca.pem', 'server.pem', 'server.key'].map((f) => readFile(join(dir, f), 'utf8')));
-  const b64 = certPem.replace(/-----(BEGIN|END) CERTIFICATE-----/g, '').replace(/\s+/g, '');
-  return {
-    caPem,
-    caPemPath: join(dir, 'ca.pem'),
-    certPem,
-    certPemPath: join(dir, 'server.pem'),
-    keyPem,
-    keyPemPath: join(dir, 'server.key'),
-    certDer: Buffer.from(b64, 'base64'),
-  };
+  return { caPem, certPem, keyPem };
 }

@@ -440,3 +440,64 @@ test('a plain GET of /wsman or another path is refused like HTTP.sys does', asyn
   assert.equal(await status('/wsman'), 405);
   assert.equal(await status('/other', 'POST'), 404);
 });
+
+test('a 64 MB emitter streams through with bounded buffering and exact bytes', async () => {
+  const h = await startTestHost({ wine: false });
+  const c = new RawClient(h.url, { maxEnvelopeSize: 512000 });
+  try {
+    const total = 64 * 1024 * 1024;
+    const shell = await c.create();
+    const id = await c.command(shell, 'winrm-test', ['emit', '--stdout', String(total)]);
+    // The pattern repeats every 2304 bytes, and a reply holds under 512000: compare each
+    // element with the pattern from its offset on.
+    const pattern = patternBytes('stdout', 0, 2304 * 224);
+    let got = 0;
+    let peak = 0;
+    const open = `<rsp:Stream Name="stdout" CommandId="${id}">`;
+    for (;;) {
+      const reply = await c.post(c.receiveEnvelope(shell, id));
+      assert.equal(reply.status, 200);
+      for (let at = reply.body.indexOf(open); at >= 0; at = reply.body.indexOf(open, at + 1)) {
+        const start = at + open.length;
+        const data = Buffer.from(reply.body.slice(start, reply.body.indexOf('<', start)), 'base64');
+        const from = got % 2304;
+        if (Buffer.compare(data, pattern.subarray(from, from + data.length)) !== 0) assert.fail(`bytes after ${got} differ`);
+        got += data.length;
+      }
+      peak = Math.max(peak, h.shells()[0].commands[0].peakBufferedBytes);
+      if (reply.body.includes('CommandState/Done')) break;
+    }
+    assert.equal(got, total);
+    assert.ok(peak < 6 * 1024 * 1024, `peak buffer ${peak}`);
+    await c.delete(shell);
+  } finally { c.close(); await h.close(); }
+});
+
+test('a Receive the client abandons consumes nothing; Delete answers a pending Receive', async () => {
+  const shell = await client.create();
+  const id = await client.command(shell, 'winrm-test', ['lines', '--count', '2', '--interval-ms', '700', '--text', 'L']);
+  assert.equal(Buffer.concat((await client.receive(shell, id)).streams.map((s) => s.data)).toString(), 'L 1\r\n');
+  // A Receive whose connection goes away while it waits.
+  const u = new URL(host.url);
+  const body = client.receiveEnvelope(shell, id);
+  await new Promise<void>((resolve) => {
+    const req = http.request({ host: u.hostname, port: u.port, path: u.pathname, method: 'POST', headers: {
+      'Content-Type': 'application/soap+xml;charset=UTF-8', Authorization: `Basic ${Buffer.from('vagrant:vagrant').toString('base64')}`,
+    } });
+    req.on('error', () => resolve());
+    req.end(body);
+    setTimeout(() => { req.destroy(); resolve(); }, 200);
+  });
+  await new Promise((r) => setTimeout(r, 800)); // line 2 is written meanwhile
+  const rest = await client.receiveAll(shell, id);
+  assert.equal(rest.stdout.toString(), 'L 2\r\n');
+  const id2 = await client.command(shell, 'winrm-test', ['hang']);
+  await client.receive(shell, id2);
+  const pending = client.receive(shell, id2, { timeout: 'PT30S' });
+  await new Promise((r) => setTimeout(r, 200));
+  const c2 = new RawClient(host.url);
+  await c2.delete(shell);
+  c2.close();
+  const f = await faultOf(pending);
+  assert.equal(f.wsmanCode, 2150858843);
+});
