@@ -3,6 +3,9 @@
 // through the sidecar, delegated credentials checked, encrypted bodies both ways.
 // Real PowerShell (pwsh) runs the scripts.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createCredSspProvider } from '../../src/core/auth/credssp-provider';
 import { AuthError } from '../../src/core/errors';
@@ -13,11 +16,25 @@ import type { TraceEvent } from '../../src/core/transport/http';
 import { credSspCertificate, credSspScheme, type CredSspScheme } from '../host/credssp/acceptor';
 import { startTestHost, type TestHost } from '../host/host';
 import { NtlmSidecar, SIDECAR_HOW_TO_GET, sidecarAvailable } from '../host/ntlm/acceptor';
-import { peerMissing, pwshPath } from '../support/peers';
+import { findRoot, peerMissing, pwshPath } from '../support/peers';
 
 const PASSWORD = 'Cred-SSP-pässwörd-1!';
 const noSidecar = peerMissing('gss-ntlmssp with python3-gssapi (Debian /usr/bin/python3)', sidecarAvailable(), SIDECAR_HOW_TO_GET);
 const noPwsh = peerMissing('pwsh 7.6.9', pwshPath() !== undefined, 'Run: dotnet tool install --tool-path .tools/pwsh PowerShell --version 7.6.9');
+
+const CLI = join(findRoot(), 'out', 'cli', 'winrm-run.js');
+const noCli = peerMissing('winrm-run CLI build (out/cli/winrm-run.js)', existsSync(CLI), 'Run: node .ci/build.mjs');
+
+function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, WINRM_PASSWORD: PASSWORD }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => { stdout += d; });
+    child.stderr.on('data', (d) => { stderr += d; });
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
 
 async function collect(run: AsyncIterable<TextChunk>): Promise<{ stdout: string; stderr: string }> {
   let stdout = '';
@@ -132,6 +149,21 @@ for (const https of [false, true]) {
       });
     }
 
+    test('winrm-run --auth credssp --domain LAB runs a script; without a domain it refuses before connecting', { skip: noCli }, async () => {
+      const before = scheme.delegated.length;
+      const args = ['--host', host.url, ...(https ? ['--ca', host.caPemPath!] : []), '--user', 'alice', '--auth', 'credssp'];
+      const r = await cli([...args, '--domain', 'LAB', '--language', 'powershell', '--command', "Write-Output ('cli ' + (6*7)); exit 2"]);
+      assert.equal(r.code, 2, r.stderr);
+      assert.equal(r.stdout.replace(/\r\n/g, '\n'), 'cli 42\n');
+      assert.ok(!r.stdout.includes(PASSWORD) && !r.stderr.includes(PASSWORD));
+      assert.ok(scheme.delegated.slice(before).some((d) => d.valid && d.domain === 'LAB' && d.user === 'alice'));
+      const legs = scheme.legs();
+      const n = await cli([...args, '--command', 'winrm-test exit 0']);
+      assert.equal(n.code, 255);
+      assert.match(n.stderr, /CredSSP needs a domain/);
+      assert.equal(scheme.legs(), legs, 'no handshake was attempted');
+    });
+
     test('a wrong password is refused with a clear error, and nothing is delegated', async () => {
       const before = scheme.delegated.length;
       const session = new WinrmSession({ ...options, credentials: { user: 'alice', password: 'wrong-password', domain: 'LAB' } });
@@ -152,3 +184,59 @@ for (const https of [false, true]) {
     });
   });
 }
+
+describe('CredSSP version and key-binding checks against the test host', { skip: noSidecar }, () => {
+  const users = [{ domain: 'LAB', user: 'alice', password: PASSWORD }];
+  async function hostWith(extra: { version?: number; tamperBinding?: boolean }): Promise<{ host: TestHost; scheme: CredSspScheme }> {
+    const scheme = credSspScheme({ sidecar, users, keyPem: cert.keyPem, certPem: cert.certPem, ...extra });
+    const host = await startTestHost({ user: 'alice', password: PASSWORD, schemes: () => [scheme], allowUnencrypted: false });
+    return { host, scheme };
+  }
+  async function runOnce(host: TestHost, allowOldVersions?: boolean): Promise<string> {
+    const credentials = { user: 'alice', password: PASSWORD, domain: 'LAB' };
+    const session = new WinrmSession({ url: host.url, credentials, authProvider: createCredSspProvider({ credentials, allowOldVersions }) });
+    const parts: Buffer[] = [];
+    try {
+      const run = session.run('winrm-test', ['echo-stdin'], { stdin: Buffer.from('old or new') });
+      for await (const chunk of run) parts.push(chunk.bytes);
+    } finally {
+      await session.close();
+    }
+    return Buffer.concat(parts).toString();
+  }
+
+  test('a version 4 host is refused by default (CVE-2018-0886) before any credentials go out; allowed on request', async () => {
+    const { host, scheme } = await hostWith({ version: 4 });
+    try {
+      await assert.rejects(runOnce(host), (err: unknown) => {
+        assert.ok(err instanceof AuthError, String(err));
+        assert.match(err.message, /version 4/);
+        assert.match(err.message, /CVE-2018-0886/);
+        return true;
+      });
+      assert.equal(scheme.delegated.length, 0);
+      // With the user's explicit consent the old binding (the bare key, +1 in the answer) is used.
+      assert.equal(await runOnce(host, true), 'old or new');
+      // One logon per connection (the session's data and control connections).
+      assert.ok(scheme.delegated.length >= 1);
+      for (const d of scheme.delegated) assert.deepEqual([d.domain, d.user, d.password, d.valid], ['LAB', 'alice', PASSWORD, true]);
+    } finally {
+      await host.close();
+    }
+  });
+
+  test('a server whose key-binding answer is wrong never receives the credentials', async () => {
+    const { host, scheme } = await hostWith({ tamperBinding: true });
+    try {
+      await assert.rejects(runOnce(host), (err: unknown) => {
+        assert.ok(err instanceof AuthError, String(err));
+        assert.match(err.message, /public-key check/);
+        assert.match(err.message, /NOT sent/);
+        return true;
+      });
+      assert.equal(scheme.delegated.length, 0);
+    } finally {
+      await host.close();
+    }
+  });
+});

@@ -46,6 +46,8 @@ export interface CredSspSchemeOptions {
   version?: number;
   /** Refuse plain requests on HTTP (AllowUnencrypted=false) with 401. */
   requireEncryption?: boolean;
+  /** Answer pubKeyAuth for another key, as a relaying man in the middle would have to (tests the client's check). */
+  tamperBinding?: boolean;
 }
 
 export interface CredSspScheme extends AuthScheme {
@@ -218,7 +220,8 @@ class CredSspAcceptor implements Acceptor {
         }
         negoTokens = [encodeNegTokenResp({ negState: NegState.acceptCompleted, mechListMIC: mic })];
       }
-      const answer = await sidecar.wrap(this.ctx, pubKeyAuthValue(this.version, 'server', this.publicKey, this.nonce));
+      const key = this.opts.tamperBinding ? Buffer.concat([this.publicKey.subarray(0, -1), Buffer.from([this.publicKey[this.publicKey.length - 1] ^ 1])]) : this.publicKey;
+      const answer = await sidecar.wrap(this.ctx, pubKeyAuthValue(this.version, 'server', key, this.nonce));
       this.stage = 'credentials';
       return { version: this.opts.version ?? SERVER_VERSION, negoTokens, pubKeyAuth: answer };
     }
