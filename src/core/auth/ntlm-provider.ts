@@ -61,17 +61,20 @@ export function createNtlmProvider(options: NtlmProviderOptions): AuthProvider {
       const { user, domain } = splitUserName(options.credentials.user, options.credentials.domain);
       const who = domain ? `${domain}\\${user}` : user;
 
+      // Asked when the AUTHENTICATE is built: the certificate exists once the first leg connected.
       let bindings: Buffer | undefined;
-      if (conn.tls && options.channelBinding !== false) {
+      const channelBindings = (): Buffer | undefined => {
+        if (!conn.tls || options.channelBinding === false) return undefined;
         const der = conn.peerCertificate();
-        if (der) bindings = channelBindingHash(der);
-      }
+        bindings = der ? channelBindingHash(der) : undefined;
+        return bindings;
+      };
       const client = new NtlmClient({
         user,
         domain,
         password: options.credentials.password,
         workstation: options.workstation,
-        channelBindings: bindings,
+        channelBindings,
         targetName: conn.hostname ? `HTTP/${conn.hostname}` : undefined,
         requireSeal: encrypt,
       });
@@ -167,6 +170,10 @@ class NtlmSession implements AuthSession {
       if (!this.encrypted) throw new ProtocolError('The host sent an encrypted reply on a connection without message encryption.');
       if (protocol && protocol.toLowerCase() !== SPNEGO_ENCRYPTED.toLowerCase()) throw new ProtocolError(`The host encrypted its reply with ${protocol}, not ${SPNEGO_ENCRYPTED}.`);
       return decodeEncrypted(this.sealer, reply.body);
+    }
+    if (this.encrypted && (reply.status === 400 || reply.status === 415)) {
+      // HTTP-level refusal of a sealed body (a SOAP fault would come sealed, as a 500).
+      throw new AuthError('encryption-refused', `The host refused our encrypted request (HTTP ${reply.status}).`, 'The host does not accept WinRM message encryption. Use HTTPS, or set encryption to "never" if the host allows unencrypted traffic (AllowUnencrypted=true).');
     }
     if (this.encrypted && reply.body.length > 0 && this.mode === 'always' && /soap\+xml/i.test(String(contentType ?? ''))) {
       // Windows seals every SOAP reply, faults included; a plain one could be forged.

@@ -28,8 +28,12 @@ export interface NtlmClientOptions {
   domain: string;
   password: string;
   workstation?: string;
-  /** MsvAvChannelBindings: MD5 of the gss_channel_bindings_struct (16 bytes); zeros when absent, as Windows sends. */
-  channelBindings?: Buffer;
+  /**
+   * MsvAvChannelBindings: MD5 of the gss_channel_bindings_struct (16 bytes); zeros when
+   * absent, as Windows sends. A function is asked when the AUTHENTICATE is built (the
+   * server certificate is known only once the connection is up).
+   */
+  channelBindings?: Buffer | (() => Buffer | undefined);
   /** MsvAvTargetName, e.g. `HTTP/host`. */
   targetName?: string;
   /** Seal (encrypt) is required; a CHALLENGE without SEAL is then refused. */
@@ -129,7 +133,8 @@ export class NtlmClient {
       pairs.push({ id: AvId.Flags, value: v });
     }
     if (this.opts.targetName) pairs.push({ id: AvId.TargetName, value: Buffer.from(this.opts.targetName, 'utf16le') });
-    pairs.push({ id: AvId.ChannelBindings, value: this.opts.channelBindings ?? Buffer.alloc(16) });
+    const cb = typeof this.opts.channelBindings === 'function' ? this.opts.channelBindings() : this.opts.channelBindings;
+    pairs.push({ id: AvId.ChannelBindings, value: cb ?? Buffer.alloc(16) });
     return pairs;
   }
 }
