@@ -15,7 +15,7 @@
 //       Prints "T i\r\n" for i = 1..N, one line every D ms.
 //   winrm-test unicode
 //       Prints UNICODE_TEXT (UTF-8) in UNICODE_PIECES: the writes split multi-byte
-//       characters, 30 ms apart, so the pieces reach the host as separate reads.
+//       characters, 50 ms apart, so the pieces reach the host as separate reads.
 //   winrm-test env [NAME...]
 //       Prints NAME=value\r\n for each name (all variables, sorted, when none given).
 //   winrm-test pwd

@@ -314,7 +314,7 @@ export class Shell implements ShellView {
   }
 
   command(id: string): Command {
-    const c = this.commands.get(id);
+    const c = this.commands.get(id.toUpperCase()) ?? this.commands.get(id);
     if (!c) throw new WsmanFault(FAULTS.unknownCommand());
     return c;
   }

@@ -97,7 +97,7 @@ async function main(): Promise<void> {
     case 'unicode':
       for (const piece of unicodePieces()) {
         writeAll(1, piece);
-        await sleep(30);
+        await sleep(50);
       }
       return;
     case 'env': {
