@@ -73,7 +73,7 @@ export async function startShadowServer(users: FreeRdpUser[]): Promise<ShadowSer
     writeFileSync(samFile, sam, { mode: 0o600 });
 
     // -displayfd: Xvfb picks a free display and writes its number once it is ready.
-    const xvfb = spawn('Xvfb', ['-displayfd', '3', '-screen', '0', '1024x768x24', '-nolisten', 'tcp'], { detached: true, stdio: ['ignore', 'ignore', 'pipe', 'pipe'] });
+    const xvfb = spawn('Xvfb', ['-displayfd', '3', '-noreset', '-screen', '0', '1024x768x24', '-nolisten', 'tcp'], { detached: true, stdio: ['ignore', 'ignore', 'pipe', 'pipe'] });
     children.push(xvfb);
     let xlog = '';
     xvfb.stderr!.on('data', (d: Buffer) => { xlog = (xlog + d.toString()).slice(-2000); });
@@ -108,7 +108,7 @@ export async function startShadowServer(users: FreeRdpUser[]): Promise<ShadowSer
 
     const deadline = Date.now() + 20_000;
     for (;;) {
-      if (shadow.exitCode !== null) throw new Error(`freerdp-shadow-cli exited (${shadow.exitCode}): ${logText.slice(-2000)}`);
+      if (shadow.exitCode !== null) throw new Error(`freerdp-shadow-cli exited (${shadow.exitCode}): ${logText.slice(-2000)} Xvfb: ${xlog}`);
       if (logText.includes('Listening')) {
         const ok = await new Promise<boolean>((resolve) => {
           const s = connect(port, '127.0.0.1');
