@@ -132,7 +132,9 @@ async function replay(file: string, h: TestHost, c: RawClient): Promise<{ diffs:
     let sentId: string;
     let out: Output | undefined;
     const merged: Output = { stdout: Buffer.alloc(0), stderr: Buffer.alloc(0), exitCode: undefined };
+    const deadline = Date.now() + 60_000;
     for (;;) {
+      assert.ok(Date.now() < deadline, `${file} #${i + 1}: the command did not finish`);
       sentId = `uuid:${randomUUID().toUpperCase()}`;
       reply = await c.post(request.replace(/(<wsa:MessageID>)[^<]*(<\/wsa:MessageID>)/, `$1${sentId}$2`));
       if (!isReceive || reply.status !== 200) break;

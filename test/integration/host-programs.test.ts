@@ -78,7 +78,9 @@ test('terminate ends a running pwsh', { skip: noPwsh }, async () => {
   try {
     const id = await client.command(shell, 'powershell', ['-NoProfile', '-Command', 'Write-Output $PID; Start-Sleep 60']);
     let pidText = '';
+    const deadline = Date.now() + 30_000;
     while (!/\d+\n/.test(pidText)) {
+      assert.ok(Date.now() < deadline, `no pid from pwsh: ${pidText}`);
       try { pidText += Buffer.concat((await client.receive(shell, id, { timeout: 'PT10S' })).streams.map((s) => s.data)).toString(); } catch (e) { if (!/2150858793/.test(String(e))) throw e; }
     }
     const pid = Number(pidText.trim());
