@@ -16,10 +16,16 @@ One JSON object per line on stdin, one answer per line on stdout, `id` echoed:
   {"op":"reset_crypto", "ctx", "direction": "send"|"recv"} -> {}   RC4 state restart (MS-SPNG, after a mechListMIC)
   {"op":"ping"}                         -> {"mech": "..."}
 A failure answers {"error": "<text>", "kind": "<gssapi exception class>"}.
+
+With NTLM_SYNC_FIFOS="<request fifo>:<answer fifo>" the same protocol is also served on
+that pair of named pipes, from a thread: a Node caller can then block on an answer
+(the test host's reply `wrap` is synchronous). A lock keeps the contexts consistent.
 """
 import base64
 import json
+import os
 import sys
+import threading
 
 import gssapi
 import gssapi.raw
@@ -93,9 +99,8 @@ class Acceptor:
         return {}
 
 
-def main():
-    acceptor = Acceptor()
-    for line in sys.stdin:
+def serve(acceptor, lock, lines, write):
+    for line in lines:
         line = line.strip()
         if not line:
             continue
@@ -105,12 +110,34 @@ def main():
             handler = getattr(acceptor, 'op_' + str(req.get('op')), None)
             if handler is None:
                 raise ValueError('unknown op %r' % req.get('op'))
-            answer = handler(req)
+            with lock:
+                answer = handler(req)
         except Exception as exc:  # every failure is reported, the sidecar keeps serving
             answer = {'error': str(exc) or exc.__class__.__name__, 'kind': exc.__class__.__name__}
         answer['id'] = req.get('id') if isinstance(req, dict) else None
-        sys.stdout.write(json.dumps(answer) + '\n')
+        write(json.dumps(answer) + '\n')
+
+
+def serve_fifos(acceptor, lock, request_path, answer_path):
+    with open(request_path, 'r', encoding='utf-8') as requests, open(answer_path, 'w', encoding='utf-8') as answers:
+        def write(text):
+            answers.write(text)
+            answers.flush()
+        serve(acceptor, lock, requests, write)
+
+
+def main():
+    acceptor = Acceptor()
+    lock = threading.Lock()
+    fifos = os.environ.get('NTLM_SYNC_FIFOS')
+    if fifos:
+        request_path, answer_path = fifos.split(':', 1)
+        threading.Thread(target=serve_fifos, args=(acceptor, lock, request_path, answer_path), daemon=True).start()
+
+    def write(text):
+        sys.stdout.write(text)
         sys.stdout.flush()
+    serve(acceptor, lock, sys.stdin, write)
 
 
 if __name__ == '__main__':

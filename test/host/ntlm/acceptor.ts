@@ -1,7 +1,7 @@
 // Drives the gss-ntlmssp sidecar (acceptor.py) from Node: one Python process,
 // many NTLM contexts, async step / wrap / unwrap per context id.
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -56,17 +56,24 @@ export class NtlmSidecar {
   private readonly dir: string;
   private stderr = '';
   private exited?: Error;
+  private readonly fifos: { request: string; answer: string } | undefined;
+  private sync?: { request: number; answer: number; pending: Buffer };
 
   constructor(options: SidecarOptions) {
     this.dir = mkdtempSync(join(tmpdir(), 'ntlm-sidecar-'));
     const usersFile = join(this.dir, 'users');
     writeFileSync(usersFile, options.users.map((u) => `${u.domain}:${u.user}:${u.password}\n`).join(''), { mode: 0o600 });
+    // Named pipes for the blocking channel (see wrapSync).
+    const request = join(this.dir, 'sync-request');
+    const answer = join(this.dir, 'sync-answer');
+    this.fifos = spawnSync('mkfifo', ['-m', '600', request, answer]).status === 0 ? { request, answer } : undefined;
     this.proc = spawn(DEBIAN_PYTHON, [join(findRoot(), 'test', 'host', 'ntlm', 'acceptor.py')], {
       env: {
         PATH: process.env.PATH ?? '/usr/bin:/bin',
         NTLM_USER_FILE: usersFile,
         NETBIOS_COMPUTER_NAME: options.computerName ?? 'WINHOST',
         NETBIOS_DOMAIN_NAME: options.domainName ?? 'LAB',
+        ...(this.fifos ? { NTLM_SYNC_FIFOS: `${this.fifos.request}:${this.fifos.answer}` } : {}),
       },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
@@ -157,11 +164,51 @@ export class NtlmSidecar {
     await this.call('reset_crypto', { ctx, direction });
   }
 
+  /**
+   * `wrap` that blocks until the sidecar answers, over the named-pipe channel: for
+   * callers that must answer synchronously (the test host's Acceptor.wrap). Call
+   * `ready()` first, so the sidecar is known to be up before we block on it.
+   */
+  wrapSync(ctx: string, data: Buffer): Buffer {
+    const r = this.callSync('wrap', { ctx, data: data.toString('base64') });
+    return Buffer.from(r.token as string, 'base64');
+  }
+
+  private callSync(op: string, args: Record<string, unknown>): Record<string, unknown> {
+    if (this.exited) throw this.exited;
+    if (!this.fifos) throw new Error('mkfifo is not available: no synchronous channel to the NTLM sidecar');
+    // Open order matches the sidecar's thread (request for reading, then answer for writing).
+    this.sync ??= { request: openSync(this.fifos.request, 'w'), answer: openSync(this.fifos.answer, 'r'), pending: Buffer.alloc(0) };
+    const id = this.nextId++;
+    const line = Buffer.from(JSON.stringify({ id, op, ...args }) + '\n');
+    for (let off = 0; off < line.length;) off += writeSync(this.sync.request, line, off);
+    const chunk = Buffer.allocUnsafe(1 << 16);
+    for (;;) {
+      const nl = this.sync.pending.indexOf(0x0a);
+      if (nl >= 0) {
+        const text = this.sync.pending.toString('utf8', 0, nl);
+        this.sync.pending = this.sync.pending.subarray(nl + 1);
+        const msg = JSON.parse(text) as Record<string, unknown>;
+        if (msg.id !== id) continue;
+        if (typeof msg.error === 'string') throw new GssError(msg.error, String(msg.kind ?? 'Error'));
+        return msg;
+      }
+      const n = readSync(this.sync.answer, chunk, 0, chunk.length, null);
+      if (n === 0) throw this.exited ?? new Error('NTLM sidecar closed its synchronous channel');
+      this.sync.pending = Buffer.concat([this.sync.pending, chunk.subarray(0, n)]);
+    }
+  }
+
   async deleteContext(ctx: string): Promise<void> {
     await this.call('delete', { ctx });
   }
 
   async close(): Promise<void> {
+    if (this.sync) {
+      closeSync(this.sync.request);
+      closeSync(this.sync.answer);
+      this.sync = undefined;
+    }
     if (this.exited) return;
     const done = new Promise<void>((resolve) => this.proc.once('exit', () => resolve()));
     this.proc.stdin.end();

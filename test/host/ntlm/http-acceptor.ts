@@ -123,6 +123,13 @@ export class NtlmConnectionAcceptor {
     return frameEncrypted(SPNEGO_ENCRYPTED, [{ plainLength: soap.length, headerLength: 16, token }]);
   }
 
+  /** `wrap` for callers that must answer synchronously (blocks on the sidecar's named-pipe channel). */
+  wrapSync(soap: Buffer): { body: Buffer; contentType: string } {
+    if (!this.lastSealed || !this.ctx) return { body: soap, contentType: SOAP_CONTENT_TYPE };
+    const token = this.opts.sidecar.wrapSync(this.ctx, soap);
+    return frameEncrypted(SPNEGO_ENCRYPTED, [{ plainLength: soap.length, headerLength: 16, token }]);
+  }
+
   async reset(): Promise<void> {
     const ctx = this.ctx;
     this.ctx = undefined;
