@@ -42,6 +42,17 @@ describe('CredSSP client against FreeRDP shadow server', { skip }, () => {
     });
   }
 
+  test('SPNEGO-wrapped NTLM: FreeRDP answers with a TSRequest errorCode, reported with its code', async () => {
+    const engine = new CredSspClient({ ...ALICE });
+    await assert.rejects(runNla(server.port, engine), (err: unknown) => {
+      assert.ok(err instanceof AuthError, String(err));
+      assert.match(err.message, /error 0x[0-9A-F]{8}/);
+      return true;
+    });
+    assert.equal(engine.stage, 'negotiate', 'refused at the first NTLM leg');
+    engine.destroy();
+  });
+
   test('wrong password is refused with a clear error (TLS 1.2 and 1.3)', async () => {
     for (const tls of ['TLSv1.2', 'TLSv1.3'] as const) {
       const engine = new CredSspClient({ ...ALICE, password: 'not-the-password', rawNtlm: true, minTlsVersion: tls, maxTlsVersion: tls });

@@ -159,8 +159,17 @@ class SocketReader {
     socket.on('close', () => { this.ended = true; this.waiter?.(); });
     socket.on('error', () => { this.ended = true; this.waiter?.(); });
   }
-  async read(): Promise<Buffer | undefined> {
-    while (this.chunks.length === 0 && !this.ended) await new Promise<void>((r) => { this.waiter = r; });
+  /** The next bytes; rejects when nothing arrives in `timeoutMs` (a stuck peer must not hang a test). */
+  async read(timeoutMs = 15_000): Promise<Buffer | undefined> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.chunks.length === 0 && !this.ended) {
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`no answer from the RDP server within ${timeoutMs} ms`);
+      await new Promise<void>((r) => {
+        const timer = setTimeout(r, left);
+        this.waiter = () => { clearTimeout(timer); r(); };
+      });
+    }
     this.waiter = undefined;
     if (this.chunks.length) {
       const b = Buffer.concat(this.chunks);
