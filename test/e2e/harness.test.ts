@@ -7,7 +7,7 @@
 //     passing run exits 0 with its log, a failing one exits non-zero with the assertion text.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -62,8 +62,11 @@ describe('e2e harness: code-server in headless Chromium', { skip }, () => {
   let hostServer: CodeServer; // for in-host tests: the smoke-test driver (which hides toasts)
   let browser: E2EBrowser;
   let ws: string;
+  // The in-host entries use the project's runner (test/e2e/in-host/runner.ts, built on its own).
+  const runnerJs = JSON.stringify(join(root, 'out', 'test', 'e2e', 'in-host', 'runner.js'));
 
   before(async () => {
+    assert.ok(existsSync(JSON.parse(runnerJs)), `${runnerJs} is missing: build with node .ci/build.mjs`);
     work = mkdtempSync(join(tmpdir(), 'winrm-e2e-harness-'));
     ws = join(work, 'workspace');
     mkdirSync(ws);
@@ -148,25 +151,38 @@ describe('e2e harness: code-server in headless Chromium', { skip }, () => {
     writeFileSync(entry, `
 const assert = require('assert');
 const vscode = require('vscode');
-exports.run = async () => {
-  const ext = vscode.extensions.getExtension('e2e.hostprobe');
-  assert.ok(ext, 'the extension under development is loaded');
-  const api = await ext.activate();
-  assert.ok((await vscode.commands.getCommands(true)).includes('hostProbe.hello'));
-  const line = await vscode.commands.executeCommand('hostProbe.hello', 'in-host');
-  assert.equal(line, 'hello in-host \\u2713 from code-server');
-  assert.deepEqual(api.lines, [line]);
-  const folder = vscode.workspace.workspaceFolders[0].uri;
-  assert.equal(folder.path, ${JSON.stringify(ws)});
-  const doc = await vscode.workspace.openTextDocument(vscode.Uri.joinPath(folder, 'hello.txt'));
-  assert.equal(doc.getText(), 'hi\\n');
-  console.log('IN-HOST PASS: ' + line);
-};
+const { runTests } = require(${runnerJs});
+exports.run = () => runTests([
+  { name: 'the extension under development is loaded, not yet active', fn: () => {
+    const ext = vscode.extensions.getExtension('e2e.hostprobe');
+    assert.ok(ext, 'e2e.hostprobe is loaded');
+    assert.equal(ext.isActive, false);
+    assert.equal(ext.packageJSON.contributes.commands[0].command, 'hostProbe.hello');
+  } },
+  { name: 'running its command activates it, writes the greeting and returns it', fn: async () => {
+    const line = await vscode.commands.executeCommand('hostProbe.hello', 'in-host');
+    assert.equal(line, 'hello in-host \u2713 from code-server');
+    const ext = vscode.extensions.getExtension('e2e.hostprobe');
+    assert.equal(ext.isActive, true);
+    assert.deepEqual(ext.exports.lines, [line]);
+    assert.ok((await vscode.commands.getCommands(true)).includes('hostProbe.hello'));
+    console.log('IN-HOST PASS: ' + line);
+  } },
+  { name: 'the window has the workspace open', fn: async () => {
+    const folder = vscode.workspace.workspaceFolders[0].uri;
+    assert.equal(folder.path, ${JSON.stringify(ws)});
+    const doc = await vscode.workspace.openTextDocument(vscode.Uri.joinPath(folder, 'hello.txt'));
+    assert.equal(doc.getText(), 'hi\\n');
+  } },
+]);
 `);
     const r = await runInHost(hostServer, browser, { extensionDevelopmentPath: probe, extensionTestsPath: entry, workspace: ws, screenshotName: 'harness-in-host-pass' });
-    assert.equal(r.timedOut, false, `timed out; log:\n${r.log.join('\n')}\npage errors:\n${r.pageErrors.join('\n')}`);
-    assert.equal(r.exitCode, 0, `log:\n${r.log.join('\n')}`);
-    assert.ok(r.log.some((l) => l.includes('IN-HOST PASS: hello in-host \u2713 from code-server')), `log:\n${r.log.join('\n')}`);
+    const log = r.log.join('\n');
+    assert.equal(r.timedOut, false, `timed out; log:\n${log}\npage errors:\n${r.pageErrors.join('\n')}`);
+    assert.equal(r.exitCode, 0, `log:\n${log}`);
+    assert.ok(r.log.includes('IN-HOST PASS: hello in-host \u2713 from code-server'), `log:\n${log}`);
+    assert.equal(r.log.filter((l) => /^\[in-host\] ok \d - /.test(l)).length, 3, `log:\n${log}`);
+    assert.ok(r.log.includes('[in-host] 3 of 3 tests passed'), `log:\n${log}`);
   });
 
   test('in-host: a failing assertion gives a non-zero exit code and the message in the log', async () => {
@@ -175,14 +191,21 @@ exports.run = async () => {
     writeFileSync(entry, `
 const assert = require('assert');
 const vscode = require('vscode');
-exports.run = async () => {
-  const line = await vscode.commands.executeCommand('hostProbe.hello', 'in-host');
-  assert.equal(line, 'goodbye', 'deliberately wrong expectation');
-};
+const { runTests } = require(${runnerJs});
+exports.run = () => runTests([
+  { name: 'passes', fn: () => assert.ok(vscode.extensions.getExtension('e2e.hostprobe')) },
+  { name: 'fails', fn: async () => {
+    const line = await vscode.commands.executeCommand('hostProbe.hello', 'in-host');
+    assert.equal(line, 'goodbye', 'deliberately wrong expectation');
+  } },
+]);
 `);
     const r = await runInHost(hostServer, browser, { extensionDevelopmentPath: probe, extensionTestsPath: entry, workspace: ws });
-    assert.equal(r.timedOut, false, `timed out; log:\n${r.log.join('\n')}`);
-    assert.notEqual(r.exitCode, 0);
-    assert.ok(r.log.some((l) => l.includes('deliberately wrong expectation')), `log:\n${r.log.join('\n')}`);
+    const log = r.log.join('\n');
+    assert.equal(r.timedOut, false, `timed out; log:\n${log}`);
+    assert.equal(r.exitCode, 1, `log:\n${log}`);
+    assert.match(log, /\[in-host\] ok 1 - passes/);
+    assert.match(log, /\[in-host\] not ok 2 - fails[^\n]*\nAssertionError[^\n]*deliberately wrong expectation/);
+    assert.ok(r.log.includes('[in-host] 1 of 2 tests passed'), `log:\n${log}`);
   });
 });

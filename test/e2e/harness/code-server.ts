@@ -65,20 +65,30 @@ const defaultSettings: Record<string, unknown> = {
   'chat.disableAIFeatures': true,
 };
 
-// Process groups still running, ended synchronously if the test process exits early.
-const liveGroups = new Set<number>();
+// Process groups still running (with their run folder, if it is to be removed), ended
+// synchronously if the test process exits or is interrupted before stop().
+const liveGroups = new Map<number, string | undefined>();
+function endAll(): void {
+  for (const [pgid, dir] of liveGroups) {
+    killGroup(pgid, 'SIGKILL');
+    if (dir) try { rmSync(dir, { recursive: true, force: true }); } catch { /* still in use: left in the temp folder */ }
+  }
+  liveGroups.clear();
+}
 let exitHooked = false;
 function hookExit(): void {
   if (exitHooked) return;
   exitHooked = true;
-  process.on('exit', () => {
-    for (const pgid of liveGroups) killGroup(pgid, 'SIGKILL');
-  });
+  process.on('exit', endAll);
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.once(sig, () => {
-      for (const pgid of liveGroups) killGroup(pgid, 'SIGKILL');
-      liveGroups.clear();
-      process.kill(process.pid, sig);
+      endAll();
+      const code = 128 + (sig === 'SIGINT' ? 2 : sig === 'SIGTERM' ? 15 : 1);
+      // An interrupted run must not pass for a green one, whoever calls process.exit().
+      process.exitCode = code;
+      // Other listeners (playwright's, the test runner's) get a moment to clean up; then the
+      // signal's default outcome, ending the process, is restored even if one of them hangs.
+      setTimeout(() => process.exit(code), 1_000).unref();
     });
   }
 }
@@ -198,7 +208,7 @@ async function launch(port: number, runDir: string, userDataDir: string, extensi
   hookExit();
   const child: ChildProcess = spawn(nodeBin, args, { env, cwd: runDir, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   const pgid = child.pid!;
-  liveGroups.add(pgid);
+  liveGroups.set(pgid, keep ? undefined : runDir);
   // A test that forgets stop() must not keep the test process alive: the exit hook ends the group.
   child.unref();
   (child.stdout as unknown as { unref(): void }).unref();
