@@ -103,6 +103,11 @@ export type HookDecision = void | undefined | {
   delayMs?: number;
   drop?: boolean;
   reply?: { status: number; body: string | Buffer; contentType?: string; headers?: Record<string, string>; raw?: boolean };
+  /**
+   * Send the headers (with the full Content-Length) and only this many bytes of the body,
+   * then drop the connection: of `reply`, or in onReply alone, of the host's own reply.
+   */
+  cut?: number;
 };
 
 export interface HostHooks {
@@ -292,7 +297,7 @@ export async function startTestHost(options: TestHostOptions = {}): Promise<Test
     decision = await hooks?.onReply?.(info, reply);
     if (await applyDecision(decision, res, acceptor)) return;
     const wrapped = acceptor.wrap(Buffer.from(reply.soap, 'utf8'));
-    sendReply(res, {
+    (decision?.cut !== undefined ? (r: Parameters<typeof sendReply>[1]) => sendCut(res, r, decision!.cut!) : (r: Parameters<typeof sendReply>[1]) => sendReply(res, r))({
       status: reply.status,
       headers: { Server: SERVER_HEADER, 'Content-Type': wrapped.contentType, ...result.headers },
       body: wrapped.body,
@@ -307,7 +312,8 @@ export async function startTestHost(options: TestHostOptions = {}): Promise<Test
     if (d.reply) {
       const raw = typeof d.reply.body === 'string' ? Buffer.from(d.reply.body, 'utf8') : d.reply.body;
       const wrapped = d.reply.raw ? { body: raw, contentType: d.reply.contentType ?? SOAP_CONTENT_TYPE } : acceptor.wrap(raw);
-      sendReply(res, { status: d.reply.status, headers: { Server: SERVER_HEADER, 'Content-Type': d.reply.contentType ?? wrapped.contentType, ...d.reply.headers }, body: wrapped.body });
+      const out = { status: d.reply.status, headers: { Server: SERVER_HEADER, 'Content-Type': d.reply.contentType ?? wrapped.contentType, ...d.reply.headers }, body: wrapped.body };
+      if (d.cut !== undefined) sendCut(res, out, d.cut); else sendReply(res, out);
       return true;
     }
     return false;
@@ -559,6 +565,13 @@ function sendReply(res: http.ServerResponse, r: { status: number; headers?: Reco
   if (!headers.Server) headers.Server = SERVER_HEADER;
   res.writeHead(r.status, headers);
   res.end(body);
+}
+
+/** A reply that breaks off: full headers, the first `keep` bytes of the body, then the connection drops. */
+function sendCut(res: http.ServerResponse, r: { status: number; headers?: Record<string, string | string[]>; body?: Buffer }, keep: number): void {
+  const body = r.body ?? Buffer.alloc(0);
+  res.writeHead(r.status, { Server: SERVER_HEADER, ...r.headers, 'Content-Length': String(body.length) });
+  res.write(body.subarray(0, Math.max(0, Math.min(keep, body.length - 1))), () => res.socket?.destroy());
 }
 
 /** The whole body, or undefined when it is longer than `limit` bytes. */
