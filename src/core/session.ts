@@ -2,10 +2,10 @@
 // shell, and commands that always clean up after themselves.
 import { createAuthProvider } from './auth';
 import type { AuthProvider, AuthScheme, Credentials, EncryptionMode } from './auth/types';
-import { CancelledError, TimeoutError, WsmanFaultError } from './errors';
+import { CancelledError, ConfigError, TimeoutError, TlsError, WsmanFaultError } from './errors';
 import { HttpTransport, type TlsOptions, type TraceSink, type TransportOptions } from './transport/http';
 import { WsmanClient } from './wsman/client';
-import { ACTION, RESOURCE, readMaxEnvelopeSizeKb, type ShellSpec } from './wsman/messages';
+import { ACTION, RESOURCE, readMaxEnvelopeSizeKb, writeSignalBody, type RequestHeader, type ShellSpec } from './wsman/messages';
 import { RemoteCommand, WinrsShell, type Control, type OutputChunk, type StartOptions } from './winrs/shell';
 
 export interface SessionOptions {
@@ -24,6 +24,8 @@ export interface SessionOptions {
   lookup?: TransportOptions['lookup'];
   /** Use this provider instead of building one from `auth` (tests, custom schemes). */
   authProvider?: AuthProvider;
+  /** Time a run's cleanup (terminate, delete, their retries) may take, in ms. Default 20 000. */
+  cleanupTimeoutMs?: number;
 }
 
 export interface RunOptions extends StartOptions {
@@ -45,6 +47,10 @@ export interface CommandRun extends AsyncIterable<OutputChunk> {
 }
 
 const CLEANUP_MS = 20_000;
+/** Tries per cleanup request: the first on the session's control connection, each retry on a new connection. */
+const CLEANUP_ATTEMPTS = 3;
+/** Least time one cleanup try gets. */
+const CLEANUP_ATTEMPT_MIN_MS = 1_500;
 
 export class WinrmSession {
   readonly options: SessionOptions;
@@ -55,6 +61,10 @@ export class WinrmSession {
   private controlClient: WsmanClient | undefined;
   private readonly reusable = new Map<string, Promise<WinrsShell>>();
   private readonly live = new Set<WinrsShell>();
+  /** Reused shells that must not be handed out again (gone, or deleted by cleanup). */
+  private readonly retired = new WeakSet<WinrsShell>();
+  /** Work close() waits for: Creates in flight (their shell must be deleted too) and background cleanup. */
+  private readonly pending = new Set<Promise<unknown>>();
 
   constructor(options: SessionOptions) {
     this.options = options;
@@ -65,6 +75,11 @@ export class WinrmSession {
 
   get url(): URL {
     return this.dataTransport.url;
+  }
+
+  /** @internal */
+  get cleanupMs(): number {
+    return this.options.cleanupTimeoutMs ?? CLEANUP_MS;
   }
 
   private newTransport(): HttpTransport {
@@ -83,9 +98,70 @@ export class WinrmSession {
   }
 
   async openShell(spec: ShellSpec = {}, ctl: Control = {}): Promise<WinrsShell> {
-    const shell = await WinrsShell.create(this.data, this.control, { codepage: 65001, noProfile: true, ...spec }, ctl);
-    this.live.add(shell);
-    return shell;
+    // Listed as soon as the reply arrives, even when the caller stopped waiting, so close() deletes it.
+    const creating = WinrsShell.create(this.data, this.control, { codepage: 65001, noProfile: true, ...spec }, ctl).then((shell) => {
+      this.live.add(shell);
+      return shell;
+    });
+    this.track(creating);
+    return creating;
+  }
+
+  /** @internal close() waits for this work (bounded by its own timeouts) before it deletes shells. */
+  track(work: Promise<unknown>): void {
+    const settled: Promise<unknown> = work.then(() => undefined, () => undefined).finally(() => this.pending.delete(settled));
+    this.pending.add(settled);
+  }
+
+  /**
+   * @internal Sends an idempotent cleanup request (Signal terminate, Delete) until it succeeds,
+   * at most CLEANUP_ATTEMPTS times before `end`. The first try uses the control connection;
+   * each retry gets a connection of its own (authenticated anew), so a dropped, stuck or
+   * out-of-step connection cannot stop the cleanup. A shell or command the host no longer
+   * knows counts as done. Returns whether the request succeeded.
+   */
+  async cleanupCall(header: Pick<RequestHeader, 'action' | 'resourceUri' | 'selectors'>, writeBody: Parameters<WsmanClient['call']>[1], end: number): Promise<boolean> {
+    let spare: HttpTransport | undefined;
+    try {
+      for (let attempt = 0; attempt < CLEANUP_ATTEMPTS; attempt++) {
+        const left = end - Date.now();
+        if (left <= 0) return false;
+        let client = this.control;
+        if (attempt > 0) {
+          await spare?.close();
+          spare = this.newTransport();
+          client = new WsmanClient(spare, { maxEnvelopeSize: this.options.maxEnvelopeSize, operationTimeout: this.options.operationTimeout });
+        }
+        const deadline = Math.min(end, Date.now() + Math.max(CLEANUP_ATTEMPT_MIN_MS, left / (CLEANUP_ATTEMPTS - attempt)));
+        try {
+          await client.call(header, writeBody, { deadline });
+          return true;
+        } catch (err) {
+          if (err instanceof WsmanFaultError && err.isShellGone) return true;
+          // Retrying cannot change these.
+          if (err instanceof TlsError || err instanceof ConfigError) return false;
+        }
+      }
+      return false;
+    } finally {
+      await spare?.close();
+    }
+  }
+
+  /** @internal Stop a command (terminate signal), retried; false when every try failed. */
+  terminate(shell: WinrsShell, commandId: string, end: number): Promise<boolean> {
+    return this.cleanupCall({ action: ACTION.signal, resourceUri: RESOURCE.cmdShell, selectors: { ShellId: shell.id } }, writeSignalBody(commandId, 'terminate'), end);
+  }
+
+  /**
+   * @internal Delete a shell, retried, and never hand it out for reuse again. A shell whose
+   * every try failed stays listed, so close() tries once more.
+   */
+  async disposeShell(shell: WinrsShell, end = Date.now() + this.cleanupMs): Promise<boolean> {
+    this.forgetShell(shell, false);
+    const ok = await this.cleanupCall({ action: ACTION.delete, resourceUri: RESOURCE.cmdShell, selectors: { ShellId: shell.id } }, undefined, end);
+    if (ok) this.live.delete(shell);
+    return ok;
   }
 
   async deleteShell(shell: WinrsShell, ctl: Control = {}): Promise<void> {
@@ -113,17 +189,18 @@ export class WinrmSession {
       pending.catch(() => this.reusable.delete(key));
     }
     const shell = await pending;
-    if (shell.isDeleted) {
+    if (shell.isDeleted || this.retired.has(shell)) {
       this.reusable.delete(key);
       return this.acquireShell(options, ctl, true);
     }
     return { shell, owned: false };
   }
 
-  /** @internal forget a reused shell that the host lost. */
-  forgetShell(shell: WinrsShell): void {
-    for (const [key, pending] of this.reusable) pending.then((s) => { if (s === shell) this.reusable.delete(key); }, () => undefined);
-    this.live.delete(shell);
+  /** @internal forget a reused shell that the host lost (`gone`), or that is being deleted. */
+  forgetShell(shell: WinrsShell, gone = true): void {
+    this.retired.add(shell);
+    for (const [key, pending] of this.reusable) pending.then((s) => { if (s === shell && this.reusable.get(key) === pending) this.reusable.delete(key); }, () => undefined);
+    if (gone) this.live.delete(shell);
   }
 
   /** Number of shells this session believes are open on the host. */
@@ -133,8 +210,10 @@ export class WinrmSession {
 
   /** Delete every shell this session opened, then close the connections. */
   async close(): Promise<void> {
-    const deadline = Date.now() + CLEANUP_MS;
-    await Promise.all([...this.live].map((s) => this.deleteShell(s, { deadline }).catch(() => undefined)));
+    // A Create still in flight, or a run's background cleanup, may yet bring a shell to delete.
+    while (this.pending.size > 0) await Promise.all([...this.pending]);
+    const end = Date.now() + this.cleanupMs;
+    await Promise.all([...this.live].map((s) => (s.isDeleted ? this.live.delete(s) : this.disposeShell(s, end))));
     this.reusable.clear();
     await Promise.all([this.dataTransport.close(), this.controlTransport?.close()]);
   }
@@ -147,6 +226,8 @@ class CommandRunImpl implements CommandRun {
   private readonly abort = new AbortController();
   private command: RemoteCommand | undefined;
   private iterated = false;
+  /** A Command failed without a fault (dropped, garbled, abandoned): it may be running with an id we never learned. */
+  private commandUnknown = false;
 
   constructor(
     private readonly session: WinrmSession,
@@ -185,15 +266,17 @@ class CommandRunImpl implements CommandRun {
     let failure: unknown;
     let stdinTask: Promise<void> | undefined;
     try {
-      ({ shell, owned } = await this.session.acquireShell(this.options, ctl));
+      if (this.abort.signal.aborted) throw new CancelledError();
+      if (ctl.deadline !== undefined && Date.now() >= ctl.deadline) throw new TimeoutError('The deadline passed before the run started.');
+      ({ shell, owned } = await this.acquire(ctl, false));
       try {
-        this.command = await shell.start(this.commandLine, this.args, { ...this.options, ...ctl });
+        this.command = await this.start(shell, ctl);
       } catch (err) {
         // A reused shell the host lost (restart, idle timeout): the command never ran, so a new shell is safe.
         if (!owned && err instanceof WsmanFaultError && err.isShellGone) {
           this.session.forgetShell(shell);
-          ({ shell, owned } = await this.session.acquireShell(this.options, ctl, true));
-          this.command = await shell.start(this.commandLine, this.args, { ...this.options, ...ctl });
+          ({ shell, owned } = await this.acquire(ctl, true));
+          this.command = await this.start(shell, ctl);
         } else {
           throw err;
         }
@@ -216,6 +299,27 @@ class CommandRunImpl implements CommandRun {
     }
   }
 
+  /**
+   * A Create whose reply is lost leaves a shell we cannot name, so Create is never aborted:
+   * a cancel or the deadline only stops the wait, and a shell that arrives later is deleted.
+   */
+  private acquire(ctl: Control, fresh: boolean): Promise<{ shell: WinrsShell; owned: boolean }> {
+    const creating = this.session.acquireShell(this.options, { deadline: ctl.deadline === undefined ? undefined : ctl.deadline + this.session.cleanupMs }, fresh);
+    return abandonable(creating, ctl, (late) => {
+      // A reused shell stays with the session (close deletes it).
+      if (late.owned) this.session.track(this.session.disposeShell(late.shell));
+    });
+  }
+
+  private async start(shell: WinrsShell, ctl: Control): Promise<RemoteCommand> {
+    try {
+      return await shell.start(this.commandLine, this.args, { ...this.options, ...ctl });
+    } catch (err) {
+      if (!(err instanceof WsmanFaultError)) this.commandUnknown = true;
+      throw err;
+    }
+  }
+
   private explain(err: unknown): unknown {
     if (this.abort.signal.aborted && !(err instanceof TimeoutError) && !(err instanceof CancelledError)) {
       if (this.options.deadline !== undefined && Date.now() >= this.options.deadline) return new TimeoutError('The run exceeded its deadline and was stopped.');
@@ -225,16 +329,48 @@ class CommandRunImpl implements CommandRun {
   }
 
   // On every exit path: stop a command that is still running, then delete a shell we own.
+  // Both are retried (bounded, on fresh connections); a reused shell goes too when a
+  // command of ours may still run in it or the host lost it.
   private async cleanup(shell: WinrsShell | undefined, owned: boolean, failure: unknown): Promise<void> {
-    const ctl: Control = { deadline: Date.now() + CLEANUP_MS };
+    const start = Date.now();
+    const end = start + this.session.cleanupMs;
     const command = this.command;
     const shellGone = failure instanceof WsmanFaultError && failure.isShellGone;
-    if (command && !command.done && !shellGone) {
-      await command.signal('terminate', ctl).catch(() => undefined);
+    let stopped = true;
+    if (shell && command && !command.done && !shellGone) {
+      // Deleting the shell stops the command as well, so keep most of the time for that.
+      stopped = await this.session.terminate(shell, command.id, owned ? start + (end - start) * 0.4 : end);
     }
-    if (shell && (owned || shellGone)) {
-      await this.session.deleteShell(shell, ctl).catch(() => undefined);
-      if (shellGone) this.session.forgetShell(shell);
+    if (shell && (owned || shellGone || this.commandUnknown || !stopped)) {
+      await this.session.disposeShell(shell, end);
     }
   }
+}
+
+/**
+ * Waits for `request` until the run is cancelled or its deadline passes, without aborting
+ * the request; `late` gets the result if it arrives after the wait ended.
+ */
+function abandonable<T>(request: Promise<T>, ctl: Control, late: (value: T) => void): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    let timer: NodeJS.Timeout | undefined;
+    let waiting = true;
+    const finish = (): boolean => {
+      if (!waiting) return false;
+      waiting = false;
+      clearTimeout(timer);
+      ctl.signal?.removeEventListener('abort', onAbort);
+      return true;
+    };
+    const stop = (err: Error): void => {
+      if (!finish()) return;
+      reject(err);
+      request.then(late, () => undefined);
+    };
+    const onAbort = (): void => stop(new CancelledError());
+    request.then((v) => { if (finish()) resolve(v); }, (e) => { if (finish()) reject(e); });
+    if (ctl.signal?.aborted) return onAbort();
+    ctl.signal?.addEventListener('abort', onAbort, { once: true });
+    if (ctl.deadline !== undefined) timer = setTimeout(() => stop(new TimeoutError('The run exceeded its deadline and was stopped.')), Math.max(0, ctl.deadline - Date.now()));
+  });
 }

@@ -103,8 +103,15 @@ export class HttpTransport {
 
   /** Send one SOAP request and return the reply's SOAP text with its HTTP status. */
   post(soap: string, options: PostOptions): Promise<{ status: number; body: string }> {
-    const run = this.queue.then(() => this.postNow(soap, options));
-    this.queue = run.catch(() => undefined);
+    // The time allowed counts from now, waiting behind an earlier request included, and a
+    // request that gives up while waiting does not let the next one overtake that earlier one.
+    const signal = combineSignals(options.signal, options.timeoutMs);
+    const turn = this.queue;
+    const run = untilAborted(turn, signal).then(
+      () => this.postNow(soap, options, signal),
+      (err) => { throw this.translate(err, signal, options); },
+    );
+    this.queue = run.then(() => turn, () => turn);
     return run;
   }
 
@@ -114,9 +121,8 @@ export class HttpTransport {
     await this.client.destroy().catch(() => undefined);
   }
 
-  private async postNow(soap: string, options: PostOptions): Promise<{ status: number; body: string }> {
+  private async postNow(soap: string, options: PostOptions, signal: AbortSignal): Promise<{ status: number; body: string }> {
     if (this.closed) throw new CancelledError('The session is closed.');
-    const signal = combineSignals(options.signal, options.timeoutMs);
     try {
       const plaintext = Buffer.from(soap, 'utf8');
       for (let attempt = 0; ; attempt++) {
@@ -220,8 +226,19 @@ function flatten(headers: HttpReply['headers']): Record<string, string> {
   return out;
 }
 
+/** Resolves when `turn` settles, rejects when `signal` aborts first. */
+function untilAborted(turn: Promise<unknown>, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<void>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    turn.then(() => { signal.removeEventListener('abort', onAbort); resolve(); }, () => { signal.removeEventListener('abort', onAbort); resolve(); });
+  });
+}
+
 function combineSignals(user: AbortSignal | undefined, timeoutMs: number): AbortSignal {
-  const timeout = AbortSignal.timeout(Math.max(1, timeoutMs));
+  // AbortSignal.timeout takes whole milliseconds only (a fractional deadline would throw a RangeError).
+  const timeout = AbortSignal.timeout(Math.max(1, Math.ceil(timeoutMs)));
   return user ? AbortSignal.any([user, timeout]) : timeout;
 }
 
