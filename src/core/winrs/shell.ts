@@ -25,6 +25,8 @@ export interface StartOptions extends Control {
   consoleModeStdin?: boolean;
 }
 
+const RECEIVE_OPTIONS = { WSMAN_CMDSHELL_OPTION_KEEPALIVE: 'TRUE' };
+
 /**
  * A shell on the host. `data` carries Receive and Send; `control` carries
  * Signal and Delete, so Ctrl+C is not stuck behind a long-polling Receive.
@@ -35,6 +37,7 @@ export class WinrsShell {
   private readonly data: WsmanClient;
   private readonly control: WsmanClient;
   private deleted = false;
+  private receiveBody: { commandId: string; write: ReturnType<typeof writeReceiveBody> } | undefined;
 
   private constructor(id: string, spec: ShellSpec, data: WsmanClient, control: WsmanClient) {
     this.id = id;
@@ -80,9 +83,11 @@ export class WinrsShell {
 
   /** @internal */
   async receiveOnce(commandId: string, ctl: CallOptions) {
+    // The same writer for every Receive of a command lets buildEnvelope reuse its text.
+    if (this.receiveBody?.commandId !== commandId) this.receiveBody = { commandId, write: writeReceiveBody(commandId) };
     return readReceive(await this.data.call(
-      { action: ACTION.receive, resourceUri: RESOURCE.cmdShell, selectors: this.selectors(), options: { WSMAN_CMDSHELL_OPTION_KEEPALIVE: 'TRUE' } },
-      writeReceiveBody(commandId),
+      { action: ACTION.receive, resourceUri: RESOURCE.cmdShell, selectors: this.selectors(), options: RECEIVE_OPTIONS },
+      this.receiveBody.write,
       ctl,
     ));
   }

@@ -6,7 +6,7 @@ import { create } from 'xmlbuilder2';
 import type { XMLBuilder } from 'xmlbuilder2/lib/interfaces';
 import { ProtocolError, WsmanFaultError } from '../errors';
 import { ACTION, ANONYMOUS, COMMAND_STATE, NS, RESOURCE, SIGNAL, type SignalName } from './namespaces';
-import { child, childrenNamed, find, textOf, type XmlElement } from './xml';
+import { base64Bytes, child, childrenNamed, find, textOf, type XmlElement } from './xml';
 
 export interface RequestHeader {
   to: string;
@@ -47,7 +47,36 @@ export function durationToSeconds(value: string): number | undefined {
   return (Number(m[1] ?? 0) * 86400) + (Number(m[2] ?? 0) * 3600) + (Number(m[3] ?? 0) * 60) + Number(m[4] ?? 0);
 }
 
+// A command's Receive requests differ only in their MessageID: for body writers
+// whose output depends on their arguments alone (marked here), the text is built
+// once per header and the fresh id is put in.
+const pureWriters = new WeakSet<BodyWriter>();
+const templates = new WeakMap<BodyWriter, { key: string; before: string; after: string }>();
+const ID_MARK = 'uuid:00000000-0000-0000-0000-MESSAGE-ID-MARK';
+
+function pure(writer: BodyWriter): BodyWriter {
+  pureWriters.add(writer);
+  return writer;
+}
+
 export function buildEnvelope(header: RequestHeader, writeBody?: BodyWriter): BuiltMessage {
+  if (writeBody && header.messageId === undefined && pureWriters.has(writeBody)) {
+    const key = JSON.stringify([header.to, header.action, header.resourceUri, header.maxEnvelopeSize, header.operationTimeout, header.locale, header.sessionId, header.selectors, header.options]);
+    let t = templates.get(writeBody);
+    if (t?.key !== key) {
+      const parts = buildEnvelopeNow({ ...header, messageId: ID_MARK }, writeBody).xml.split(ID_MARK);
+      t = parts.length === 2 ? { key, before: parts[0], after: parts[1] } : undefined;
+      if (t) templates.set(writeBody, t);
+    }
+    if (t) {
+      const messageId = newMessageId();
+      return { xml: t.before + messageId + t.after, messageId };
+    }
+  }
+  return buildEnvelopeNow(header, writeBody);
+}
+
+function buildEnvelopeNow(header: RequestHeader, writeBody?: BodyWriter): BuiltMessage {
   const messageId = header.messageId ?? newMessageId();
   const locale = header.locale ?? 'en-US';
   const env = create().ele(NS.soap, 's:Envelope', {
@@ -126,9 +155,9 @@ export function writeCommandBody(command: string, args: readonly string[]): Body
 }
 
 export function writeReceiveBody(commandId: string): BodyWriter {
-  return (body) => {
+  return pure((body) => {
     body.ele(NS.shell, 'rsp:Receive').ele(NS.shell, 'rsp:DesiredStream', { CommandId: commandId }).txt('stdout stderr');
-  };
+  });
 }
 
 export function writeSendBody(commandId: string, data: Buffer, end: boolean): BodyWriter {
@@ -238,8 +267,8 @@ export function readReceive(env: ParsedEnvelope): ReceiveResult {
   const streams: ReceivedStream[] = childrenNamed(response, NS.shell, 'Stream').map((s) => ({
     name: s.attrs.Name ?? '',
     commandId: s.attrs.CommandId,
-    // Base64 may carry whitespace (OMI); Buffer.from ignores it.
-    bytes: Buffer.from(s.text, 'base64'),
+    // Base64 may carry whitespace (OMI); Buffer.from ignores it. Long runs arrive decoded from parseXml.
+    bytes: base64Bytes(s),
     end: (s.attrs.End ?? '').toLowerCase() === 'true',
   }));
   const state = child(response, NS.shell, 'CommandState');

@@ -42,16 +42,45 @@ const MAX_DEPTH = 64;
 const LIFT_MIN = 512;
 const HOLE = '\uE000';
 
+// A-Z a-z 0-9 + / = and XML whitespace; a sticky regex checks a run in native code.
+const BASE64_RUN = /[A-Za-z0-9+/= \t\n\r]*/y;
+
 function isBase64Run(xml: string, start: number, end: number): boolean {
-  for (let i = start; i < end; i++) {
-    const c = xml.charCodeAt(i);
-    // A-Z a-z 0-9 + / = and XML whitespace
-    if (!((c >= 65 && c <= 90) || (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 43 || c === 47 || c === 61 || c === 32 || c === 10 || c === 13 || c === 9)) return false;
+  BASE64_RUN.lastIndex = start;
+  BASE64_RUN.test(xml);
+  return BASE64_RUN.lastIndex >= end;
+}
+
+/**
+ * A lifted run and, when it is canonical base64 (no whitespace, standard padding),
+ * its bytes: decoding and re-encoding to the same text proves the run is base64
+ * faster than checking it character by character, and readers get the bytes free.
+ */
+interface LiftedRun {
+  text: string;
+  bytes: Buffer | undefined;
+}
+
+// Re-encoded in pieces: a string over 128 KB goes to V8's large-object space, which
+// costs more than the whole comparison.
+const PIECE = 3 * 16_384;
+
+function isCanonicalBase64(run: string, bytes: Buffer): boolean {
+  if (run.length !== 4 * Math.ceil(bytes.length / 3)) return false;
+  for (let off = 0; off < bytes.length; off += PIECE) {
+    const end = Math.min(bytes.length, off + PIECE);
+    if (bytes.toString('base64', off, end) !== run.slice((off / 3) * 4, end === bytes.length ? run.length : (end / 3) * 4)) return false;
   }
   return true;
 }
 
-function liftBase64(xml: string, lifted: string[]): string {
+function liftRun(run: string): LiftedRun | undefined {
+  const bytes = Buffer.from(run, 'base64');
+  if (isCanonicalBase64(run, bytes)) return { text: run, bytes };
+  return isBase64Run(run, 0, run.length) ? { text: run, bytes: undefined } : undefined;
+}
+
+function liftBase64(xml: string, lifted: LiftedRun[]): string {
   const parts: string[] = [];
   let copied = 0;
   let pos = 0;
@@ -60,8 +89,9 @@ function liftBase64(xml: string, lifted: string[]): string {
     if (gt < 0) break;
     const lt = xml.indexOf('<', gt + 1);
     if (lt < 0) break;
-    if (lt - gt - 1 >= LIFT_MIN && isBase64Run(xml, gt + 1, lt)) {
-      parts.push(xml.slice(copied, gt + 1), HOLE, String(lifted.push(xml.slice(gt + 1, lt)) - 1), HOLE);
+    const run = lt - gt - 1 >= LIFT_MIN ? liftRun(xml.slice(gt + 1, lt)) : undefined;
+    if (run) {
+      parts.push(xml.slice(copied, gt + 1), HOLE, String(lifted.push(run) - 1), HOLE);
       copied = lt;
     }
     pos = lt;
@@ -71,13 +101,22 @@ function liftBase64(xml: string, lifted: string[]): string {
   return parts.join('');
 }
 
+/** Decoded bytes of elements whose whole text was one canonical base64 run (see base64Bytes). */
+const decodedText = new WeakMap<XmlElement, Buffer>();
+
+/** The element's text decoded from base64 (whitespace ignored), without decoding twice. */
+export function base64Bytes(el: XmlElement): Buffer {
+  return decodedText.get(el) ?? Buffer.from(el.text, 'base64');
+}
+
 export function parseXml(xml: string): XmlElement {
-  if (/<!DOCTYPE|<!ENTITY/i.test(xml)) throw new ProtocolError('The reply contains a DTD or entity declaration, which SOAP forbids; it was refused unread.');
-  let lifted: string[] | undefined;
+  let lifted: LiftedRun[] | undefined;
   if (xml.length > 4096 && !xml.includes(HOLE)) {
     lifted = [];
     xml = liftBase64(xml, lifted);
   }
+  // Checked after lifting (lifted runs hold no '<'), so it scans only the markup.
+  if (/<!DOCTYPE|<!ENTITY/i.test(xml)) throw new ProtocolError('The reply contains a DTD or entity declaration, which SOAP forbids; it was refused unread.');
   const valid = XMLValidator.validate(xml);
   if (valid !== true) throw new ProtocolError(`The reply is not well-formed XML (${valid.err.msg} at line ${valid.err.line}).`);
   let raw: unknown[];
@@ -97,7 +136,7 @@ function isTextNode(n: unknown): boolean {
   return typeof n === 'object' && n !== null && ('#text' in n || '#cdata' in n);
 }
 
-function convert(node: RawNode, scope: Map<string, string>, depth: number, lifted: string[] | undefined): XmlElement {
+function convert(node: RawNode, scope: Map<string, string>, depth: number, lifted: LiftedRun[] | undefined): XmlElement {
   if (depth > MAX_DEPTH) throw new ProtocolError(`The reply nests elements deeper than ${MAX_DEPTH} levels.`);
   const qname = Object.keys(node).find((k) => k !== ':@')!;
   const rawAttrs = (node[':@'] ?? {}) as Record<string, string>;
@@ -120,14 +159,22 @@ function convert(node: RawNode, scope: Map<string, string>, depth: number, lifte
   if (ns === undefined && prefix !== '') throw new ProtocolError(`The reply uses the undeclared namespace prefix "${prefix}".`);
   const children: XmlElement[] = [];
   let text = '';
+  let texts = 0;
+  let run: LiftedRun | undefined;
   for (const child of (node[qname] ?? []) as RawNode[]) {
     if ('#text' in child) {
       const raw = String(child['#text']);
-      text += lifted && raw.charCodeAt(0) === 0xe000 ? lifted[Number(raw.slice(1, -1))] : decodeEntities(raw);
-    } else if ('#cdata' in child) text += cdataText(child['#cdata']);
+      texts++;
+      if (lifted && raw.charCodeAt(0) === 0xe000) {
+        run = lifted[Number(raw.slice(1, -1))];
+        text += run.text;
+      } else text += decodeEntities(raw);
+    } else if ('#cdata' in child) { texts++; text += cdataText(child['#cdata']); }
     else children.push(convert(child, ownScope, depth + 1, lifted));
   }
-  return { ns: ns ?? '', name: colon >= 0 ? qname.slice(colon + 1) : qname, attrs, children, text };
+  const el: XmlElement = { ns: ns ?? '', name: colon >= 0 ? qname.slice(colon + 1) : qname, attrs, children, text };
+  if (texts === 1 && run?.bytes) decodedText.set(el, run.bytes);
+  return el;
 }
 
 function cdataText(value: unknown): string {
