@@ -104,7 +104,7 @@ for (const mode of modes) {
       } finally {
         await s.close();
       }
-      assert.ok(scheme.acceptors.some((a) => /^LAB\\alice$/i.test(a.authenticatedUser ?? '')));
+      assert.ok(scheme.acceptors.some((a) => a.logons.some((u) => /^LAB\\alice$/i.test(u))), 'gss-ntlmssp logged LAB\\alice on');
       const types = trace.filter((e) => e.direction === 'reply' && e.body !== '').map((e) => e.headers['content-type'] ?? '');
       assert.ok(types.length > 0);
       for (const t of types) assert.equal(/^multipart\/encrypted;protocol="application\/HTTP-SPNEGO-session-encrypted"/.test(t), mode.sealed, t);

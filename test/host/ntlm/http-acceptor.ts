@@ -49,6 +49,8 @@ export class NtlmConnectionAcceptor {
   private lastSealed = false;
   /** Requests seen, for tests that count legs (no retry storms). */
   legs = 0;
+  /** Every completed logon on this connection (kept after the connection closes). */
+  readonly logons: string[] = [];
 
   constructor(private readonly opts: NtlmAcceptorOptions, private readonly conn: ConnectionFacts) {}
 
@@ -84,6 +86,7 @@ export class NtlmConnectionAcceptor {
         return { kind: 'reply', status: 401, headers: { 'www-authenticate': `${m[1]} ${step.token!.toString('base64')}` }, body: Buffer.alloc(0) };
       }
       this.user = step.user;
+      this.logons.push(step.user ?? '');
       if (req.body.length === 0) return { kind: 'reply', status: 200, headers: {}, body: Buffer.alloc(0) };
     } else if (req.authorization) {
       return this.refusal();
