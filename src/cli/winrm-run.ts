@@ -8,7 +8,7 @@ import { supportedSchemes } from '../core/auth';
 import type { AuthScheme, EncryptionMode } from '../core/auth/types';
 import { CancelledError, ConfigError, describeError } from '../core/errors';
 import { formatPreview, parseArgumentAssignments, planLaunch, type ArgumentStyle, type Language, type LaunchPlan, type ProfileName, type ScriptArgument } from '../core/launch';
-import { runScript } from '../core/run-script';
+import { closePersistentSessions, runScript } from '../core/run-script';
 import { WinrmSession } from '../core/session';
 import { parseEndpoint } from '../core/transport/http';
 import { readPassword } from './password';
@@ -21,6 +21,9 @@ const USAGE = `usage: winrm-run [options] (--file PATH | --command TEXT)
   --insecure            skip certificate verification (warns)    --ca FILE
   --server-name NAME    verify the certificate for this name instead of the host's
   --language cmd|powershell|powerhell|exchange  (default from the file extension; cmd for --command)
+                        powerhell/exchange run in a PowerShell loop that lives for this one
+                        run only (variables do not carry over to the next winrm-run); exit
+                        code 1 when the script reports an error, as the connector would
   --style dashed|variables|slashed --profile safe|connector-1.5|connector-1.4
   --arg NAME=VALUE      repeatable, in order; NAME without '=' is a null value;
                         NAME[]=ITEM adds ITEM to a list argument
@@ -141,7 +144,9 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${formatPreview(plan)}\n`);
     return 0;
   }
-  for (const w of plan.warnings) process.stderr.write(`winrm-run: ${w.severity}: ${w.message}\n`);
+  // Errors are the one-line error below, not a warning line as well.
+  for (const w of plan.warnings) if (w.severity !== 'error') process.stderr.write(`winrm-run: ${w.severity}: ${w.message}\n`);
+  if (plan.blocked) throw new ConfigError(plan.blocked, 'Nothing was run. Change the arguments, the style or the profile; --preview shows what would be sent.');
   const blocking = plan.warnings.find((w) => w.severity === 'error');
   if (blocking) throw new ConfigError(blocking.message, 'Change the arguments or the profile; --preview shows what would be sent.');
   if (!o.host) throw new ConfigError('--host is required to run (only --preview works without it).', 'Example: --host https://server01:5986/wsman');
@@ -185,11 +190,18 @@ async function main(argv: string[]): Promise<number> {
     const run = runScript(session, plan, { signal: abort.signal, deadline: o.timeout ? Date.now() + o.timeout * 1000 : undefined });
     for await (const chunk of run) await writeOut(chunk.stream === 'stdout' ? process.stdout : process.stderr, chunk.text);
     const code = await run.exitCode;
+    const persistent = await run.persistent;
+    if (persistent?.message) {
+      const what = persistent.outcome === 'start-failed' ? `the ${plan.language} loop did not start` : persistent.outcome === 'error' ? 'the script reported an error' : 'the loop ended';
+      process.stderr.write(`winrm-run: ${what}: ${persistent.message}\n`);
+    }
     if (code >= 0 && code <= 254) return code;
     process.stderr.write(`winrm-run: the remote exit code was ${code}\n`);
     return 254;
   } finally {
     process.off('SIGINT', onSigint);
+    // A powerhell/exchange loop is asked to exit before the session deletes its shells.
+    await closePersistentSessions(session).catch(() => undefined);
     await session.close();
   }
 }
