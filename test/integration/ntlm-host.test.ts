@@ -188,9 +188,7 @@ describe('NTLM failures through the test host', { skip: noSidecar }, () => {
     }
   });
 
-  test('encryption "never" against a host that refuses unencrypted traffic: "encryption required"', {
-    todo: 'the transport answers a 401 after a completed handshake with its generic bad-credentials error; it should let the session explain it (AuthSession.unwrap raises encryption-required)',
-  }, async () => {
+  test('encryption "never" against a host that refuses unencrypted traffic: "encryption required"', async () => {
     const { host } = await startNtlmHost({ allowUnencrypted: false });
     const s = session(host, 'never');
     try {

@@ -2,6 +2,7 @@
 import { ConfigError } from '../errors';
 import { createBasicProvider } from './basic';
 import { createCredSspProvider } from './credssp-provider';
+import { createNtlmProvider } from './ntlm-provider';
 import type { AuthProvider, AuthScheme, Credentials, EncryptionMode } from './types';
 
 export interface AuthChoice {
@@ -14,6 +15,7 @@ type Factory = (choice: AuthChoice) => AuthProvider;
 
 const factories: Partial<Record<AuthScheme, Factory>> = {
   basic: (c) => createBasicProvider(c.credentials),
+  ntlm: (c) => createNtlmProvider({ credentials: c.credentials, encryption: c.encryption }),
   credssp: (c) => createCredSspProvider({ credentials: c.credentials, encryption: c.encryption }),
 };
 

@@ -141,9 +141,20 @@ export class HttpTransport {
           }
           this.session = undefined;
           this.trace('reply', flatten(reply.headers), '', reply.status);
+          // The scheme may know better (NTLM: "this host requires encryption").
+          session.auth.unwrap(reply);
           throw authFailure(reply, this.options.auth.scheme, this.https);
         }
-        const unwrapped = session.auth.unwrap(reply).toString('utf8');
+        let unwrapped: string;
+        try {
+          unwrapped = session.auth.unwrap(reply).toString('utf8');
+        } catch (err) {
+          // A reply that does not verify ends this security context: the next
+          // request authenticates a new connection instead of failing forever.
+          this.session = undefined;
+          this.lastSocket?.destroy();
+          throw err;
+        }
         this.trace('reply', flatten(reply.headers), unwrapped, reply.status);
         return { status: reply.status, body: unwrapped };
       }
