@@ -1,0 +1,145 @@
+// The floor client: the least work any WinRM client must do to stream a command's
+// output from the test host. Raw HTTP/1.1 keep-alive on one socket, pre-built
+// envelopes (only the MessageID changes), a regex to find the streams and
+// Buffer.from(base64). No XML parsing, no checks beyond what it needs to loop.
+// It runs in its own process; stdout gets one JSON line.
+//   node out/bench/floor.js '{"url":...,"user":...,"password":...,"command":...,"args":[...]}'
+import { randomUUID } from 'node:crypto';
+import { connect, type Socket } from 'node:net';
+import { ACTION, COMMAND_STATE, NS, RESOURCE } from '../src/core/wsman/namespaces';
+
+interface FloorJob {
+  url: string;
+  user: string;
+  password: string;
+  command: string;
+  args: string[];
+  codepage?: number;
+  maxEnvelopeSize?: number;
+}
+
+/** One kept-alive HTTP connection that posts a body and returns the reply body. */
+class RawHttp {
+  private readonly socket: Socket;
+  private chunks: Buffer[] = [];
+  private have = 0;
+  private waiting: ((b: { status: number; body: Buffer }) => void) | undefined;
+  private failed: ((e: Error) => void) | undefined;
+  private readonly head: string;
+
+  constructor(readonly url: URL, authorization: string) {
+    this.socket = connect(Number(url.port), url.hostname);
+    this.socket.setNoDelay(true);
+    this.head = `POST ${url.pathname} HTTP/1.1\r\nHost: ${url.host}\r\nAuthorization: ${authorization}\r\nContent-Type: application/soap+xml;charset=UTF-8\r\nContent-Length: `;
+    this.socket.on('data', (d: Buffer) => { this.chunks.push(d); this.have += d.length; this.tryComplete(); });
+    this.socket.on('error', (e) => this.failed?.(e));
+  }
+
+  post(body: string): Promise<{ status: number; body: Buffer }> {
+    return new Promise((resolve, reject) => {
+      this.waiting = resolve;
+      this.failed = reject;
+      this.socket.write(`${this.head}${Buffer.byteLength(body)}\r\n\r\n${body}`);
+    });
+  }
+
+  private tryComplete(): void {
+    if (!this.waiting) return;
+    const first = this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks, this.have);
+    this.chunks = [first];
+    const end = first.indexOf('\r\n\r\n');
+    if (end < 0) return;
+    const head = first.toString('latin1', 0, end);
+    const length = Number(/\r\ncontent-length:\s*(\d+)/i.exec(head)?.[1] ?? 0);
+    if (this.have < end + 4 + length) return;
+    const status = Number(head.slice(9, 12));
+    const body = first.subarray(end + 4, end + 4 + length);
+    const rest = first.subarray(end + 4 + length);
+    this.chunks = rest.length ? [rest] : [];
+    this.have = rest.length;
+    const resolve = this.waiting;
+    this.waiting = undefined;
+    resolve({ status, body });
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+}
+
+function header(url: string, action: string, messageId: string, selectors: string, options: string, maxEnvelopeSize: number): string {
+  return `<s:Envelope xmlns:s="${NS.soap}" xmlns:a="${NS.addressing}" xmlns:w="${NS.wsman}" xmlns:rsp="${NS.shell}"><s:Header>` +
+    `<a:To>${url}</a:To><w:ResourceURI s:mustUnderstand="true">${RESOURCE.cmdShell}</w:ResourceURI>` +
+    `<a:ReplyTo><a:Address s:mustUnderstand="true">http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous</a:Address></a:ReplyTo>` +
+    `<a:Action s:mustUnderstand="true">${action}</a:Action><w:MaxEnvelopeSize s:mustUnderstand="true">${maxEnvelopeSize}</w:MaxEnvelopeSize>` +
+    `<a:MessageID>${messageId}</a:MessageID><w:OperationTimeout>PT20S</w:OperationTimeout>${selectors}${options}</s:Header>`;
+}
+
+const escape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+const uuid = () => `uuid:${randomUUID().toUpperCase()}`;
+
+async function runOnce(http: RawHttp, job: FloorJob, command: string, args: string[]) {
+  const maxEnv = job.maxEnvelopeSize ?? 153_600;
+  const started = performance.now();
+  const create = await http.post(header(job.url, ACTION.create, uuid(), '',
+    `<w:OptionSet><w:Option Name="WINRS_NOPROFILE">FALSE</w:Option><w:Option Name="WINRS_CODEPAGE">${job.codepage ?? 437}</w:Option></w:OptionSet>`, maxEnv) +
+    `<s:Body><rsp:Shell><rsp:InputStreams>stdin</rsp:InputStreams><rsp:OutputStreams>stdout stderr</rsp:OutputStreams></rsp:Shell></s:Body></s:Envelope>`);
+  const shellId = /Name="ShellId">([^<]+)</.exec(create.body.toString('latin1'))?.[1];
+  if (!shellId) throw new Error(`no shell: ${create.status} ${create.body.toString().slice(0, 300)}`);
+  const selectors = `<w:SelectorSet><w:Selector Name="ShellId">${shellId}</w:Selector></w:SelectorSet>`;
+  const cmd = await http.post(header(job.url, ACTION.command, uuid(), selectors,
+    '<w:OptionSet><w:Option Name="WINRS_CONSOLEMODE_STDIN">TRUE</w:Option><w:Option Name="WINRS_SKIP_CMD_SHELL">FALSE</w:Option></w:OptionSet>', maxEnv) +
+    `<s:Body><rsp:CommandLine><rsp:Command>${escape(command)}</rsp:Command>${args.map((a) => `<rsp:Arguments>${escape(a)}</rsp:Arguments>`).join('')}</rsp:CommandLine></s:Body></s:Envelope>`);
+  const commandId = /CommandId>([^<]+)</.exec(cmd.body.toString('latin1'))?.[1];
+  if (!commandId) throw new Error(`no command: ${cmd.status} ${cmd.body.toString().slice(0, 300)}`);
+
+  // The Receive envelope is built once; each request only gets a fresh MessageID.
+  const MARK = 'uuid:00000000-0000-0000-0000-000000000000';
+  const [pre, post] = (header(job.url, ACTION.receive, MARK, selectors, '<w:OptionSet><w:Option Name="WSMAN_CMDSHELL_OPTION_KEEPALIVE">TRUE</w:Option></w:OptionSet>', maxEnv) +
+    `<s:Body><rsp:Receive><rsp:DesiredStream CommandId="${commandId}">stdout stderr</rsp:DesiredStream></rsp:Receive></s:Body></s:Envelope>`).split(MARK);
+  const streamRe = /<(?:\w+:)?Stream Name="(std\w+)"[^>]*>([^<]*)</g;
+  const bytes = { stdout: 0, stderr: 0 };
+  let receives = 0;
+  let firstByteMs: number | undefined;
+  for (;;) {
+    const reply = await http.post(pre + uuid() + post);
+    receives++;
+    const text = reply.body.toString('latin1');
+    if (reply.status !== 200) {
+      if (text.includes('w:TimedOut') || text.includes('2150858793')) continue;
+      throw new Error(`Receive failed: ${reply.status} ${text.slice(0, 300)}`);
+    }
+    streamRe.lastIndex = 0;
+    for (let m = streamRe.exec(text); m; m = streamRe.exec(text)) {
+      if (m[2].length === 0) continue;
+      const data = Buffer.from(m[2], 'base64');
+      bytes[m[1] === 'stderr' ? 'stderr' : 'stdout'] += data.length;
+      firstByteMs ??= performance.now() - started;
+    }
+    if (text.includes(COMMAND_STATE.done)) break;
+  }
+  await http.post(header(job.url, ACTION.delete, uuid(), selectors, '', maxEnv) + '<s:Body/></s:Envelope>');
+  return { ms: performance.now() - started, bytes: bytes.stdout, stderrBytes: bytes.stderr, receives, firstByteMs };
+}
+
+async function main(): Promise<void> {
+  const job = JSON.parse(process.argv[2]) as FloorJob;
+  const http = new RawHttp(new URL(job.url), `Basic ${Buffer.from(`${job.user}:${job.password}`).toString('base64')}`);
+  // Untimed warm-up (connection, compiled code), as every benchmark client does.
+  await runOnce(http, job, 'hostname', []);
+  const rssBefore = process.memoryUsage().rss;
+  const cpu = process.cpuUsage();
+  const result = await runOnce(http, job, job.command, job.args);
+  const used = process.cpuUsage(cpu);
+  const cpuMs = (used.user + used.system) / 1000;
+  const sysMs = used.system / 1000;
+  // maxRSS is the process's peak, in KiB.
+  const peakRss = process.resourceUsage().maxRSS * 1024;
+  http.close();
+  process.stdout.write(`${JSON.stringify({ ...result, cpuMs, sysMs, rssBefore, peakRss })}\n`);
+}
+
+main().catch((e) => {
+  process.stderr.write(`floor: ${(e as Error).stack ?? e}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,116 @@
+// The results' shape and the short Markdown report (bench/results/latest.md).
+import type { ExtensionFigures } from './extension';
+import { fmt, ratio } from './stats';
+
+export interface Throughput {
+  sizeMb: number;
+  auth: string;
+  rounds: number;
+  /** Median MB/s (MiB/s) and median milliseconds per client. */
+  mbps: Record<string, number>;
+  ms: Record<string, number>;
+  /** Receive round trips the floor client needed (envelope size sets it). */
+  receives?: number;
+}
+
+interface LatencySummary { runs: number; medianMs: number; p95Ms: number; meanMs: number }
+
+export interface Results {
+  date: string;
+  machine: { cpu: string; cores: number; memoryGb: number; node: string; python: string; pywinrm: string; loadBefore: number; loadAfter?: number };
+  quick: boolean;
+  seconds?: number;
+  throughput: Throughput[];
+  latency?: { command: string; reused: LatencySummary; perRun: LatencySummary; pywinrm: LatencySummary };
+  ttfb?: { command: string; rounds: number; receiveRttMs: number; firstLineMs: number; firstLineMaxMs: number; lineGapMs: number; pywinrmFirstLineMs: number };
+  memory?: { sizeMb: number; oursMb?: number; pywinrmMb?: number };
+  extension?: ExtensionFigures;
+  notes: string[];
+}
+
+const x = (v: number) => (Number.isFinite(v) ? `${v.toFixed(2)}x` : '—');
+const pct = (v: number) => (Number.isFinite(v) ? `${Math.round(v * 100)}%` : '—');
+const kb = (bytes: number | undefined) => (bytes === undefined ? '—' : `${Math.round(bytes / 1024)} KB`);
+
+export function renderMarkdown(r: Results): string {
+  const out: string[] = [];
+  const m = r.machine;
+  out.push(`Benchmarks of ${r.date.slice(0, 10)}${r.quick ? ' (--quick)' : ''} on ${m.cpu}, ${m.cores} cores, ${m.memoryGb} GB; Node ${m.node}, Python ${m.python}, pywinrm ${m.pywinrm}; ` +
+    `load average ${m.loadBefore.toFixed(1)} before, ${m.loadAfter?.toFixed(1) ?? '?'} after; ${r.seconds ?? '?'} s. ` +
+    'The test host runs on loopback with Basic auth over HTTP; every client is its own process; figures are medians of alternating rounds.');
+  out.push('');
+  const targets: string[][] = [];
+
+  if (r.throughput.length) {
+    out.push('| Output throughput (MB/s) | floor | library | CLI | pywinrm `run_cmd` | library / pywinrm | library / floor |');
+    out.push('|---|---|---|---|---|---|---|');
+    for (const t of r.throughput) {
+      const lib = t.mbps.library;
+      out.push(`| ${t.sizeMb} MB stdout, ${t.auth} (${t.rounds} rounds) | ${fmt(t.mbps.floor)} | ${fmt(lib)} | ${fmt(t.mbps.cli)} | ${fmt(t.mbps.pywinrm)} | ${x(ratio(lib, t.mbps.pywinrm))} | ${pct(ratio(lib, t.mbps.floor))} |`);
+    }
+    out.push('');
+    for (const t of r.throughput.filter((t) => t.auth === 'basic')) {
+      const vsPy = ratio(t.mbps.library, t.mbps.pywinrm);
+      const vsFloor = ratio(t.mbps.library, t.mbps.floor);
+      const floorVsPy = ratio(t.mbps.floor, t.mbps.pywinrm);
+      targets.push([`throughput ≥ 3x pywinrm (${t.sizeMb} MB)`, x(vsPy), vsPy >= 3 ? 'met' : `missed: the host caps every client at the floor's ${fmt(t.mbps.floor)} MB/s, only ${x(floorVsPy)} pywinrm's`]);
+      targets.push([`throughput ≥ 70% of the floor (${t.sizeMb} MB)`, pct(vsFloor), vsFloor >= 0.7 ? 'met' : `missed by ${Math.round((0.7 - vsFloor) * 100)} points`]);
+    }
+  }
+  if (r.latency) {
+    const l = r.latency;
+    out.push(`| Small command (\`${l.command}\`) | runs | median ms | p95 ms | mean ms | pywinrm / this (median) |`);
+    out.push('|---|---|---|---|---|---|');
+    const row = (name: string, s: LatencySummary) => out.push(`| ${name} | ${s.runs} | ${fmt(s.medianMs, 2)} | ${fmt(s.p95Ms, 2)} | ${fmt(s.meanMs, 2)} | ${x(ratio(l.pywinrm.medianMs, s.medianMs))} |`);
+    row('ours, one reused shell', l.reused);
+    row('ours, a shell per run', l.perRun);
+    row('pywinrm `run_cmd` (a shell per run)', l.pywinrm);
+    out.push('');
+    const speedup = ratio(l.pywinrm.medianMs, l.reused.medianMs);
+    targets.push(['reused-shell command ≥ 2x faster than pywinrm', x(speedup), speedup >= 2 ? 'met' : `missed by ${x(2 / speedup)}`]);
+  }
+  if (r.ttfb) {
+    const t = r.ttfb;
+    out.push(`| Time to first byte (\`${t.command}\`, host answers at once) | ms |`);
+    out.push('|---|---|');
+    out.push(`| one Receive round trip (a reply the host sends at once), median | ${fmt(t.receiveRttMs, 2)} |`);
+    out.push(`| host sends the first line → our consumer has it, median (max) of ${t.rounds} | ${fmt(t.firstLineMs, 2)} (${fmt(t.firstLineMaxMs, 2)}) |`);
+    out.push(`| first line → second line at our consumer (the command sleeps 1000 ms between) | ${fmt(t.lineGapMs, 0)} |`);
+    out.push(`| pywinrm: host sends the first line → \`run_cmd\` returns it | ${fmt(t.pywinrmFirstLineMs, 0)} |`);
+    out.push('');
+    targets.push(['first byte within one Receive round trip', `${fmt(t.firstLineMs, 2)} ms vs ${fmt(t.receiveRttMs, 2)} ms`, t.firstLineMs <= t.receiveRttMs ? 'met' : `missed by ${fmt(t.firstLineMs - t.receiveRttMs, 2)} ms`]);
+  }
+  if (r.memory) {
+    out.push(`| Peak RSS growth, ${r.memory.sizeMb} MB streamed to a discarding consumer | MB |`);
+    out.push('|---|---|');
+    out.push(`| ours (library) | ${fmt(r.memory.oursMb)} |`);
+    out.push(`| pywinrm \`run_cmd\` (returns the whole output) | ${fmt(r.memory.pywinrmMb)} |`);
+    out.push('');
+    if (r.memory.oursMb !== undefined) targets.push([`RSS growth < 64 MB for ${r.memory.sizeMb} MB`, `${fmt(r.memory.oursMb)} MB`, r.memory.oursMb < 64 ? 'met' : `missed by ${fmt(r.memory.oursMb - 64)} MB`]);
+  }
+  const enc = r.throughput.find((t) => t.auth !== 'basic');
+  const plain = r.throughput.find((t) => t.auth === 'basic' && t.sizeMb === enc?.sizeMb);
+  if (enc && plain) {
+    const v = ratio(enc.mbps.library, plain.mbps.library);
+    targets.push(['encrypted ≥ 50% of unencrypted', pct(v), v >= 0.5 ? 'met' : `missed by ${Math.round((0.5 - v) * 100)} points`]);
+  } else {
+    targets.push(['encrypted ≥ 50% of unencrypted', '—', 'not measured (see notes)']);
+  }
+  if (r.extension) {
+    const e = r.extension;
+    out.push('| Extension | |');
+    out.push('|---|---|');
+    out.push(`| out/extension.js, production build | ${e.bundleBytes !== undefined ? kb(e.bundleBytes) : e.bundleNote ?? '—'} |`);
+    out.push(`| .vsix (\`vsce package --no-dependencies\`) | ${e.vsixBytes !== undefined ? kb(e.vsixBytes) : e.vsixNote ?? '—'} |`);
+    out.push(`| activation time | ${e.activationMs !== undefined ? `${fmt(e.activationMs, 0)} ms` : e.activationNote ?? 'not measured'} |`);
+    out.push('');
+  }
+  out.push('| Target (issue 8) | result | |');
+  out.push('|---|---|---|');
+  for (const t of targets) out.push(`| ${t.join(' | ')} |`);
+  if (r.notes.length) {
+    out.push('');
+    for (const n of r.notes) out.push(`- ${n}`);
+  }
+  return `${out.join('\n')}\n`;
+}
