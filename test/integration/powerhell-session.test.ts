@@ -223,6 +223,24 @@ test('cancelling a long script ends promptly, the loop is reset, and no shell is
   });
 });
 
+test('interrupt (Ctrl+C) stops the script; the loop has ended and the next script starts a new one', { skip }, async () => {
+  await withSession(async (s) => {
+    await run(s, plan({ code: '$i = 1' }));
+    const r = runScript(s, plan({ code: "'sleeping'; Start-Sleep -Seconds 30; 'woke'" }));
+    const t = Date.now();
+    let out = '';
+    for await (const c of r) { out += c.text; if (c.text.includes('sleeping')) await r.interrupt(); }
+    assert.ok(Date.now() - t < 5000, `ended after ${Date.now() - t} ms`);
+    assert.doesNotMatch(out, /woke/);
+    const result = (await r.persistent)!;
+    assert.equal(result.outcome, 'loop-exit');
+    assert.notEqual(await r.exitCode, 0);
+    assert.equal(result.connectorError, `Exit code received during command execution (exit code ${result.loopExitCode})`);
+    const next = await run(s, plan({ code: '"i=[$i]"' }));
+    assert.deepEqual([next.stdout, next.result.newLoop], ['i=[]\n', true]);
+  });
+});
+
 test('reset while a script runs cancels it', { skip }, async () => {
   await withSession(async (s) => {
     const r = runScript(s, plan({ code: "'long'; Start-Sleep -Seconds 30" }));

@@ -18,6 +18,12 @@
 // Receive is only polled while a script (or the loop's start) is running, as the
 // connector does: the session's data connection carries one request at a time, and
 // an idle loop's long-polling Receive would hold up every other run on the session.
+//
+// Use: runScript(session, plan) routes a powerhell/exchange plan here and returns a
+// ScriptRun whose `persistent` promise tells how the script ended (exit code mapping
+// at PersistentScriptResult). resetPersistentSessions(session, language?) is the
+// "Reset Session" command; closePersistentSessions(session) before
+// WinrmSession.close() lets the loops exit; persistentLoops(session) lists them.
 import { CancelledError, ConfigError, TimeoutError, WsmanFaultError } from '../errors';
 import type { ScriptRun, ScriptRunOptions, TextChunk } from '../run-script';
 import type { WinrmSession } from '../session';
