@@ -274,7 +274,8 @@ class CommandRunImpl implements CommandRun {
       } catch (err) {
         // A reused shell the host lost (restart, idle timeout): the command never ran, so a new shell is safe.
         if (!owned && err instanceof WsmanFaultError && err.isShellGone) {
-          this.session.forgetShell(shell);
+          // Deleted anyway, in the background: should the host be wrong, the shell must not outlive us.
+          this.session.track(this.session.disposeShell(shell));
           ({ shell, owned } = await this.acquire(ctl, true));
           this.command = await this.start(shell, ctl);
         } else {
