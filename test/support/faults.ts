@@ -163,3 +163,23 @@ export async function waitUntil(check: () => boolean, ms: number, what: string):
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+/**
+ * The forms a leaked password could take in text (plain, base64 of it and of "user:password"
+ * as in a Basic header, UTF-16LE base64 as in an encoded command, hex, URL-encoded); returns
+ * the forms found.
+ */
+export function canaryLeaks(text: string, password: string, user?: string): string[] {
+  const forms: Record<string, string> = {
+    plain: password,
+    base64: Buffer.from(password, 'utf8').toString('base64'),
+    'base64 utf16le': Buffer.from(password, 'utf16le').toString('base64'),
+    hex: Buffer.from(password, 'utf8').toString('hex'),
+    'url-encoded': encodeURIComponent(password),
+  };
+  if (user !== undefined) forms['basic header'] = Buffer.from(`${user}:${password}`, 'utf8').toString('base64');
+  // Inside a longer base64 text the password's bytes may start at any of 3 alignments:
+  // the groups made of its bytes alone look the same wherever it sits.
+  for (const shift of [1, 2]) forms[`base64 (shifted ${shift})`] = Buffer.concat([Buffer.alloc(shift), Buffer.from(password, 'utf8')]).toString('base64').slice(4, -4);
+  return Object.entries(forms).filter(([, f]) => f.length >= 6 && text.includes(f)).map(([name]) => name);
+}

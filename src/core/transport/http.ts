@@ -278,7 +278,8 @@ export function parseEndpoint(input: string): URL {
   try {
     url = new URL(withScheme);
   } catch {
-    throw new ConfigError(`"${input}" is not a valid host or URL.`, 'Use a host name (server01), host:port, or a URL such as http://server01:5985/wsman.');
+    // Echo the input without a user:password@ part: the message goes to logs and screens.
+    throw new ConfigError(`"${text.replace(/^([a-z][a-z0-9+.-]*:\/\/)?.*@/is, '$1…@')}" is not a valid host or URL.`, 'Use a host name (server01), host:port, or a URL such as http://server01:5985/wsman.');
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new ConfigError(`"${url.protocol}" is not supported; WinRM uses http or https.`, 'Use http://host:5985/wsman or https://host:5986/wsman.');
