@@ -7,7 +7,7 @@
 import { AuthError, CancelledError, ConfigError, ProtocolError } from '../errors';
 import { CredSspClient } from './credssp/client';
 import { splitRecords, trailerLength, type TlsPipe, type TlsVersion } from './credssp/tls-pipe';
-import { decodeEncrypted, frameEncrypted, isEncryptedContentType, parseContentType, type MessageSealer } from './encryption';
+import { frameEncrypted, unwrapSessionReply, type MessageSealer } from './encryption';
 import {
   parseWwwAuthenticate,
   SOAP_CONTENT_TYPE,
@@ -176,25 +176,6 @@ class CredSspSession implements AuthSession {
   }
 
   private unwrapReply(reply: HttpReply): Buffer {
-    if (reply.status === 401) {
-      if (this.encrypted) {
-        throw new AuthError('encryption-refused', 'The host rejected our CredSSP-encrypted request after a successful logon.', 'The host could not read WinRM message encryption. Use HTTPS, or check proxies that rewrite the body.');
-      }
-      if (!this.tls) {
-        throw new AuthError('encryption-required', 'The host refuses unencrypted traffic (AllowUnencrypted=false): it rejected a plain request after a successful CredSSP logon.', 'Set encryption to "auto" or "always" for this host, or use HTTPS.');
-      }
-      throw new AuthError('unknown', 'The host rejected a request after a successful CredSSP logon (HTTP 401).', 'The logon session may have been revoked; retry, and check the host\'s security log.');
-    }
-    const contentType = reply.headers['content-type'];
-    if (isEncryptedContentType(contentType)) {
-      const protocol = parseContentType(contentType).protocol;
-      if (!this.encrypted) throw new ProtocolError('The host sent an encrypted reply on a connection without message encryption.');
-      if (protocol && protocol.toLowerCase() !== CREDSSP_ENCRYPTED.toLowerCase()) throw new ProtocolError(`The host encrypted its reply with ${protocol}, not ${CREDSSP_ENCRYPTED}.`);
-      return decodeEncrypted(this.sealer, reply.body);
-    }
-    if (this.encrypted && reply.body.length > 0 && this.mode === 'always' && /soap\+xml/i.test(String(contentType ?? ''))) {
-      throw new AuthError('encryption-refused', `The host answered in plain text (HTTP ${reply.status}) although encryption is set to "always".`, 'The host does not encrypt its replies. Use HTTPS, or set encryption to "auto".');
-    }
-    return reply.body;
+    return unwrapSessionReply(reply, { scheme: 'CredSSP', protocol: CREDSSP_ENCRYPTED, sealer: this.sealer, encrypted: this.encrypted, tls: this.tls, mode: this.mode });
   }
 }

@@ -10,8 +10,8 @@
 //   --Encrypted Boundary--\r\n
 //
 // A multi-part body (`multipart/x-multi-encrypted`) repeats the two parts per chunk.
-import { ProtocolError } from '../errors';
-import { SOAP_CONTENT_TYPE } from './types';
+import { AuthError, ProtocolError } from '../errors';
+import { SOAP_CONTENT_TYPE, type HttpReply } from './types';
 
 export const BOUNDARY = 'Encrypted Boundary';
 
@@ -209,4 +209,49 @@ function startsWith(buf: Buffer, at: number, what: Buffer): boolean {
 function startsWithBoundary(buf: Buffer, at: number, a: Buffer, b: Buffer): boolean {
   const q = startsWith(buf, at, Buffer.from('\r\n')) ? at + 2 : at;
   return startsWith(buf, q, a) || startsWith(buf, q, b);
+}
+
+export interface SealedSessionState {
+  /** Shown in messages: "NTLM", "CredSSP". */
+  scheme: string;
+  /** The protocol our sealer writes, e.g. application/HTTP-SPNEGO-session-encrypted. */
+  protocol: string;
+  sealer: MessageSealer;
+  encrypted: boolean;
+  tls: boolean;
+  mode: 'auto' | 'always' | 'never';
+}
+
+/**
+ * A reply on a connection authenticated by a connection-oriented scheme (NTLM,
+ * CredSSP): explain a 401 after logon, unseal an encrypted body, and refuse
+ * plain or foreign-sealed replies where they could be forged.
+ */
+export function unwrapSessionReply(reply: HttpReply, state: SealedSessionState): Buffer {
+  const { scheme, protocol } = state;
+  if (reply.status === 401) {
+    if (state.encrypted) {
+      throw new AuthError('encryption-refused', `The host rejected our ${scheme}-encrypted request after a successful logon.`, 'The host could not read WinRM message encryption. Use HTTPS, or check proxies that rewrite the body.');
+    }
+    if (!state.tls) {
+      throw new AuthError('encryption-required', `The host refuses unencrypted traffic (AllowUnencrypted=false): it rejected a plain request after a successful ${scheme} logon.`, 'Set encryption to "auto" or "always" for this host, or use HTTPS.');
+    }
+    throw new AuthError('unknown', `The host rejected a request after a successful ${scheme} logon (HTTP 401).`, "The logon session may have been revoked; retry, and check the host's security log.");
+  }
+  const contentType = reply.headers['content-type'];
+  if (isEncryptedContentType(contentType)) {
+    const theirs = parseContentType(contentType).protocol;
+    if (!state.encrypted) throw new ProtocolError('The host sent an encrypted reply on a connection without message encryption.');
+    if (theirs && theirs.toLowerCase() !== protocol.toLowerCase()) throw new ProtocolError(`The host encrypted its reply with ${theirs}, not ${protocol}.`);
+    return decodeEncrypted(state.sealer, reply.body);
+  }
+  if (state.encrypted && (reply.status === 400 || reply.status === 415)) {
+    // HTTP-level refusal of a sealed body (a SOAP fault would come sealed, as a 500).
+    throw new AuthError('encryption-refused', `The host refused our encrypted request (HTTP ${reply.status}).`, 'The host does not accept WinRM message encryption. Use HTTPS, or set encryption to "never" if the host allows unencrypted traffic (AllowUnencrypted=true).');
+  }
+  if (state.encrypted && reply.body.length > 0 && state.mode === 'always' && /soap\+xml/i.test(String(contentType ?? ''))) {
+    // Windows seals every SOAP reply, faults included; a plain one could be forged.
+    throw new AuthError('encryption-refused', `The host answered in plain text (HTTP ${reply.status}) although encryption is set to "always".`, 'The host does not encrypt its replies. Use HTTPS, or set encryption to "auto" (accepts plain replies, as OMI sends).');
+  }
+  return reply.body;
 }

@@ -10,7 +10,7 @@
 //   so on plain HTTP without encryption it means AllowUnencrypted=false; with
 //   encryption it means the host refused our sealed message. `unwrap` raises these.
 import { AuthError, CancelledError, ProtocolError } from '../errors';
-import { decodeEncrypted, encodeEncrypted, isEncryptedContentType, parseContentType, type MessageSealer } from './encryption';
+import { encodeEncrypted, unwrapSessionReply, type MessageSealer } from './encryption';
 import { channelBindingHash } from './ntlm/channel-binding';
 import { NtlmClient } from './ntlm/client';
 import { NtlmSecurity, SIGNATURE_LENGTH } from './ntlm/security';
@@ -155,30 +155,6 @@ class NtlmSession implements AuthSession {
   }
 
   private unwrapReply(reply: HttpReply): Buffer {
-    if (reply.status === 401) {
-      if (this.encrypted) {
-        throw new AuthError('encryption-refused', 'The host rejected our encrypted request after a successful NTLM logon.', 'The host could not read WinRM message encryption. Use HTTPS, or check proxies that rewrite the body.');
-      }
-      if (!this.tls) {
-        throw new AuthError('encryption-required', 'The host refuses unencrypted traffic (AllowUnencrypted=false): it rejected a plain request after a successful NTLM logon.', 'Set encryption to "auto" or "always" for this host, or use HTTPS.');
-      }
-      throw new AuthError('unknown', 'The host rejected a request after a successful NTLM logon (HTTP 401).', 'The logon session may have been revoked; retry, and check the host\'s security log.');
-    }
-    const contentType = reply.headers['content-type'];
-    if (isEncryptedContentType(contentType)) {
-      const protocol = parseContentType(contentType).protocol;
-      if (!this.encrypted) throw new ProtocolError('The host sent an encrypted reply on a connection without message encryption.');
-      if (protocol && protocol.toLowerCase() !== SPNEGO_ENCRYPTED.toLowerCase()) throw new ProtocolError(`The host encrypted its reply with ${protocol}, not ${SPNEGO_ENCRYPTED}.`);
-      return decodeEncrypted(this.sealer, reply.body);
-    }
-    if (this.encrypted && (reply.status === 400 || reply.status === 415)) {
-      // HTTP-level refusal of a sealed body (a SOAP fault would come sealed, as a 500).
-      throw new AuthError('encryption-refused', `The host refused our encrypted request (HTTP ${reply.status}).`, 'The host does not accept WinRM message encryption. Use HTTPS, or set encryption to "never" if the host allows unencrypted traffic (AllowUnencrypted=true).');
-    }
-    if (this.encrypted && reply.body.length > 0 && this.mode === 'always' && /soap\+xml/i.test(String(contentType ?? ''))) {
-      // Windows seals every SOAP reply, faults included; a plain one could be forged.
-      throw new AuthError('encryption-refused', `The host answered in plain text (HTTP ${reply.status}) although encryption is set to "always".`, 'The host does not encrypt its replies. Use HTTPS, or set encryption to "auto" (accepts plain replies, as OMI sends).');
-    }
-    return reply.body;
+    return unwrapSessionReply(reply, { scheme: 'NTLM', protocol: SPNEGO_ENCRYPTED, sealer: this.sealer, encrypted: this.encrypted, tls: this.tls, mode: this.mode });
   }
 }
