@@ -1,14 +1,16 @@
 // Faults of the host's life: a certificate that changed, a restart (all shells gone), a
-// shell's idle timeout, and dropped connections on an encrypted CredSSP session (NTLM
-// inside, sealed bodies, sequence numbers per connection) that must re-authenticate.
+// shell's idle timeout, and dropped connections on encrypted NTLM and CredSSP sessions
+// (sealed bodies, sequence numbers per connection) that must re-authenticate.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { NetworkError, TlsError, WinrmError, WsmanFaultError, describeError } from '../../src/core/errors';
 import { WinrmSession, type CommandRun } from '../../src/core/session';
 import type { TraceEvent } from '../../src/core/transport/http';
-import { credSspCertificate, credSspScheme, type CredSspScheme } from '../host/credssp/acceptor';
+import type { AuthScheme } from '../host/auth';
+import { credSspCertificate, credSspScheme } from '../host/credssp/acceptor';
 import { startTestHost, type TestHost, type TestHostOptions } from '../host/host';
 import { NtlmSidecar, SIDECAR_HOW_TO_GET, sidecarAvailable } from '../host/ntlm/acceptor';
+import { ntlmScheme } from '../host/ntlm/scheme';
 import { RequestLog, actionOf, notHanging, outcome, restartHost, waitUntil } from '../support/faults';
 import { peerMissing } from '../support/peers';
 
@@ -117,76 +119,89 @@ test('a reused shell that reached its idle timeout is replaced transparently', {
 
 const noSidecar = peerMissing('gss-ntlmssp with python3-gssapi (Debian /usr/bin/python3)', sidecarAvailable(), SIDECAR_HOW_TO_GET);
 
-describe('dropped connections on an encrypted CredSSP session over HTTP', { skip: noSidecar }, () => {
-  let sidecar: NtlmSidecar;
-  let cert: Awaited<ReturnType<typeof credSspCertificate>>;
-  let scheme: CredSspScheme;
-  let host: TestHost;
-  const creds = { user: 'alice', password: PASSWORD, domain: 'LAB' };
-  before(async () => {
-    sidecar = new NtlmSidecar({ users: [{ domain: 'LAB', user: 'alice', password: PASSWORD }], domainName: 'LAB' });
-    await sidecar.ready();
-    cert = await credSspCertificate();
-    scheme = credSspScheme({ sidecar, users: [{ domain: 'LAB', user: 'alice', password: PASSWORD }], keyPem: cert.keyPem, certPem: cert.certPem });
-    // Unsealed requests are refused: after a drop, only a completed new handshake gets through.
-    host = await startTestHost({ user: 'alice', password: PASSWORD, schemes: () => [scheme], allowUnencrypted: false, wine: false, pwshPath: null });
-  });
-  after(async () => {
-    await host?.close();
-    await sidecar?.close();
-    await cert?.remove();
-  });
+for (const auth of ['ntlm', 'credssp'] as const) {
+  describe(`dropped connections on an encrypted ${auth === 'ntlm' ? 'NTLM' : 'CredSSP'} session over HTTP`, { skip: noSidecar }, () => {
+    let sidecar: NtlmSidecar;
+    let cert: Awaited<ReturnType<typeof credSspCertificate>> | undefined;
+    /** Handshakes the host completed so far. */
+    let handshakes: () => number;
+    let host: TestHost;
+    const creds = { user: 'alice', password: PASSWORD, domain: 'LAB' };
+    before(async () => {
+      sidecar = new NtlmSidecar({ users: [{ domain: 'LAB', user: 'alice', password: PASSWORD }], domainName: 'LAB' });
+      await sidecar.ready();
+      let schemes: AuthScheme[];
+      if (auth === 'ntlm') {
+        const scheme = ntlmScheme({ sidecar });
+        // An acceptor is made when a connection's first Authorization: Negotiate arrives.
+        handshakes = () => scheme.acceptors.length;
+        schemes = [scheme];
+      } else {
+        cert = await credSspCertificate();
+        const scheme = credSspScheme({ sidecar, users: [{ domain: 'LAB', user: 'alice', password: PASSWORD }], keyPem: cert.keyPem, certPem: cert.certPem });
+        handshakes = () => scheme.legs();
+        schemes = [scheme];
+      }
+      // Unsealed requests are refused: after a drop, only a completed new handshake gets through.
+      host = await startTestHost({ user: 'alice', password: PASSWORD, schemes: () => schemes, allowUnencrypted: false, wine: false, pwshPath: null });
+    });
+    after(async () => {
+      await host?.close();
+      await sidecar?.close();
+      await cert?.remove();
+    });
 
-  test('a drop in the middle of a Receive: the run fails typed, cleanup and the next run authenticate anew and succeed', { timeout: 90_000 }, async () => {
-    const trace: TraceEvent[] = [];
-    const session = new WinrmSession({ url: host.url, auth: 'credssp', credentials: creds, operationTimeout: 2, cleanupTimeoutMs: 10_000, trace: (e) => trace.push(e) });
-    try {
-      assert.equal((await drain(session.run('winrm-test', ['exit', '0', '--stdout', 'sealed']))).stdout, 'sealed\r\n');
-      const legsBefore = scheme.legs();
-      const log = new RequestLog();
-      let receives = 0;
-      host.setHooks(log.hooks({ onRequest: (info) => (actionOf(info) === 'Receive' && ++receives === 2 ? { delayMs: 200, drop: true } : undefined) }));
-      const r = await notHanging(outcome(drain(session.run('winrm-test', ['lines', '--count', '30', '--interval-ms', '100']))), 40_000, 'run');
-      assert.equal(r.ok, false);
-      assert.ok((r as { error: unknown }).error instanceof NetworkError, String((r as { error: unknown }).error));
-      assert.equal(host.openShells(), 0, 'terminate and delete got through');
-      assert.equal(log.count('Command'), 1);
-      host.setHooks(undefined);
-      const again = await notHanging(drain(session.run('winrm-test', ['echo-stdin'], { stdin: Buffer.from('after the drop ✓') })), 40_000, 'next run');
-      assert.deepEqual(again, { stdout: 'after the drop ✓', code: 0 });
-      assert.ok(scheme.legs() > legsBefore, 'a new handshake on the new connection');
-      // Every SOAP request went sealed (the host would have refused a plain one with 401).
-      const requests = trace.filter((e) => e.direction === 'request' && e.body.startsWith('<'));
-      assert.ok(requests.length > 5 && requests.every((e) => /multipart\/(x-multi-)?encrypted/.test(e.headers['content-type'] ?? '')));
-    } finally {
-      await session.close();
-    }
-    assert.equal(host.openShells(), 0);
-  });
-
-  test('terminate and delete dropped: retried on new, freshly authenticated connections', { timeout: 90_000 }, async () => {
-    const session = new WinrmSession({ url: host.url, auth: 'credssp', credentials: creds, operationTimeout: 2, cleanupTimeoutMs: 15_000 });
-    const log = new RequestLog();
-    const dropped = new Set<string>();
-    host.setHooks(log.hooks({
-      onRequest: (info) => {
-        const a = actionOf(info);
-        if ((a === 'Signal' || a === 'Delete') && !dropped.has(a)) { dropped.add(a); return { drop: true }; }
-        return undefined;
-      },
-    }));
-    try {
-      const abort = new AbortController();
-      const run = session.run('winrm-test', ['hang'], { signal: abort.signal });
-      const r = await notHanging(outcome((async () => { for await (const _ of run) abort.abort(); })()), 60_000, 'run');
-      assert.equal(r.ok, false);
+    test('a drop in the middle of a Receive: the run fails typed, cleanup and the next run authenticate anew and succeed', { timeout: 90_000 }, async () => {
+      const trace: TraceEvent[] = [];
+      const session = new WinrmSession({ url: host.url, auth, credentials: creds, operationTimeout: 2, cleanupTimeoutMs: 10_000, trace: (e) => trace.push(e) });
+      try {
+        assert.equal((await drain(session.run('winrm-test', ['exit', '0', '--stdout', 'sealed']))).stdout, 'sealed\r\n');
+        const before = handshakes();
+        const log = new RequestLog();
+        let receives = 0;
+        host.setHooks(log.hooks({ onRequest: (info) => (actionOf(info) === 'Receive' && ++receives === 2 ? { delayMs: 200, drop: true } : undefined) }));
+        const r = await notHanging(outcome(drain(session.run('winrm-test', ['lines', '--count', '30', '--interval-ms', '100']))), 40_000, 'run');
+        assert.equal(r.ok, false);
+        assert.ok((r as { error: unknown }).error instanceof NetworkError, String((r as { error: unknown }).error));
+        assert.equal(host.openShells(), 0, 'terminate and delete got through');
+        assert.equal(log.count('Command'), 1);
+        host.setHooks(undefined);
+        const again = await notHanging(drain(session.run('winrm-test', ['echo-stdin'], { stdin: Buffer.from('after the drop ✓') })), 40_000, 'next run');
+        assert.deepEqual(again, { stdout: 'after the drop ✓', code: 0 });
+        assert.ok(handshakes() > before, 'a new handshake on the new connection');
+        // Every SOAP request went sealed (the host would have refused a plain one with 401).
+        const requests = trace.filter((e) => e.direction === 'request' && e.body.startsWith('<'));
+        assert.ok(requests.length > 5 && requests.every((e) => /multipart\/(x-multi-)?encrypted/.test(e.headers['content-type'] ?? '')));
+      } finally {
+        await session.close();
+      }
       assert.equal(host.openShells(), 0);
-      const ids = log.requests.filter((q) => q.action === 'Delete').map((q) => q.connectionId);
-      assert.equal(ids.length, 2);
-      assert.notEqual(ids[0], ids[1]);
-    } finally {
-      host.setHooks(undefined);
-      await session.close();
-    }
+    });
+
+    test('terminate and delete dropped: retried on new, freshly authenticated connections', { timeout: 90_000 }, async () => {
+      const session = new WinrmSession({ url: host.url, auth, credentials: creds, operationTimeout: 2, cleanupTimeoutMs: 15_000 });
+      const log = new RequestLog();
+      const dropped = new Set<string>();
+      host.setHooks(log.hooks({
+        onRequest: (info) => {
+          const a = actionOf(info);
+          if ((a === 'Signal' || a === 'Delete') && !dropped.has(a)) { dropped.add(a); return { drop: true }; }
+          return undefined;
+        },
+      }));
+      try {
+        const abort = new AbortController();
+        const run = session.run('winrm-test', ['hang'], { signal: abort.signal });
+        const r = await notHanging(outcome((async () => { for await (const _ of run) abort.abort(); })()), 60_000, 'run');
+        assert.equal(r.ok, false);
+        assert.equal(host.openShells(), 0);
+        const ids = log.requests.filter((q) => q.action === 'Delete').map((q) => q.connectionId);
+        assert.equal(ids.length, 2);
+        assert.notEqual(ids[0], ids[1]);
+      } finally {
+        host.setHooks(undefined);
+        await session.close();
+      }
+    });
   });
-});
+}
