@@ -18,6 +18,7 @@ import type { TraceEvent } from '../../src/core/transport/http';
 import { credSspCertificate, credSspScheme } from '../host/credssp/acceptor';
 import { startTestHost, type TestHost } from '../host/host';
 import { NtlmSidecar, SIDECAR_HOW_TO_GET, sidecarAvailable } from '../host/ntlm/acceptor';
+import { ntlmScheme } from '../host/ntlm/scheme';
 import { BAD_REPLIES, actionOf, canaryLeaks, faultReply, notHanging } from '../support/faults';
 import { findRoot, peerMissing } from '../support/peers';
 
@@ -96,37 +97,43 @@ describe('core over Basic (HTTP and HTTPS), under faults', () => {
 
 const noSidecar = peerMissing('gss-ntlmssp with python3-gssapi (Debian /usr/bin/python3)', sidecarAvailable(), SIDECAR_HOW_TO_GET);
 
-test('CredSSP over HTTP: NTLM tokens, TLS records and the delegated TSCredentials never reach the trace', { skip: noSidecar, timeout: 90_000 }, async () => {
-  const sidecar = new NtlmSidecar({ users: [{ domain: 'LAB', user: USER, password: CANARY }], domainName: 'LAB' });
-  await sidecar.ready();
-  const cert = await credSspCertificate();
-  const scheme = credSspScheme({ sidecar, users: [{ domain: 'LAB', user: USER, password: CANARY }], keyPem: cert.keyPem, certPem: cert.certPem });
-  const host = await startTestHost({ user: USER, password: CANARY, schemes: () => [scheme], allowUnencrypted: false, wine: false, pwshPath: null });
-  const events: TraceEvent[] = [];
-  const errors: unknown[] = [];
-  try {
-    const base: SessionOptions = { url: host.url, auth: 'credssp', credentials: { user: USER, password: CANARY, domain: 'LAB' }, operationTimeout: 2, trace: (e) => events.push(e) };
-    const session = new WinrmSession(base);
-    assert.equal(await drainAll(session, ['exit', '0']), undefined);
-    host.setHooks({ onRequest: (info) => (actionOf(info) === 'Receive' ? { drop: true } : undefined) });
-    errors.push(await drainAll(session, ['exit', '0']));
-    host.setHooks(undefined);
-    await session.close();
-    const wrong = new WinrmSession({ ...base, credentials: { user: USER, password: WRONG, domain: 'LAB' } });
-    errors.push(await drainAll(wrong, ['exit', '0']));
-    await wrong.close();
-    assert.ok(scheme.delegated.some((d) => d.password === CANARY), 'the password really was delegated');
-  } finally {
-    await host.close();
-    await sidecar.close();
-    await cert.remove();
-  }
-  assert.ok(errors.every((e) => e instanceof Error));
-  assertNoCanary('errors', errors.map(surfaces).join('\n'));
-  assertNoCanary('trace', JSON.stringify(events));
-  const auth = [...new Set(events.flatMap((e) => [e.headers.authorization, e.headers['www-authenticate']]).filter(Boolean))];
-  assert.ok(auth.length > 0 && auth.every((a) => /^CredSSP \[redacted\]$/.test(a!)), `handshake headers masked: ${auth.join(' / ')}`);
-});
+for (const auth of ['ntlm', 'credssp'] as const) {
+  test(`${auth} over HTTP: handshake tokens${auth === 'credssp' ? ', TLS records and the delegated TSCredentials' : ''} never reach the trace`, { skip: noSidecar, timeout: 90_000 }, async () => {
+    const sidecar = new NtlmSidecar({ users: [{ domain: 'LAB', user: USER, password: CANARY }], domainName: 'LAB' });
+    await sidecar.ready();
+    const cert = auth === 'credssp' ? await credSspCertificate() : undefined;
+    const scheme = cert
+      ? credSspScheme({ sidecar, users: [{ domain: 'LAB', user: USER, password: CANARY }], keyPem: cert.keyPem, certPem: cert.certPem })
+      : ntlmScheme({ sidecar });
+    const host = await startTestHost({ user: USER, password: CANARY, schemes: () => [scheme], allowUnencrypted: false, wine: false, pwshPath: null });
+    const events: TraceEvent[] = [];
+    const errors: unknown[] = [];
+    try {
+      const base: SessionOptions = { url: host.url, auth, credentials: { user: USER, password: CANARY, domain: 'LAB' }, operationTimeout: 2, trace: (e) => events.push(e) };
+      const session = new WinrmSession(base);
+      assert.equal(await drainAll(session, ['exit', '0']), undefined);
+      host.setHooks({ onRequest: (info) => (actionOf(info) === 'Receive' ? { drop: true } : undefined) });
+      errors.push(await drainAll(session, ['exit', '0']));
+      host.setHooks(undefined);
+      await session.close();
+      const wrong = new WinrmSession({ ...base, credentials: { user: USER, password: WRONG, domain: 'LAB' } });
+      errors.push(await drainAll(wrong, ['exit', '0']));
+      await wrong.close();
+      if ('delegated' in scheme) assert.ok(scheme.delegated.some((d) => d.password === CANARY), 'the password really was delegated');
+    } finally {
+      await host.close();
+      await sidecar.close();
+      await cert?.remove();
+    }
+    assert.ok(errors.length === 2 && errors.every((e) => e instanceof Error));
+    assertNoCanary('errors', errors.map(surfaces).join('\n'));
+    assertNoCanary('trace', JSON.stringify(events));
+    const wire = auth === 'credssp' ? 'CredSSP' : 'Negotiate';
+    const headers = [...new Set(events.flatMap((e) => [e.headers.authorization, e.headers['www-authenticate']]).filter(Boolean))];
+    assert.ok(headers.length > 0 && headers.every((a) => a === `${wire} [redacted]` || a === wire), `handshake headers masked: ${headers.join(' / ')}`);
+    assert.ok(headers.includes(`${wire} [redacted]`));
+  });
+}
 
 describe('winrm-run: stdout, stderr and every file it writes', () => {
   const CLI = join(findRoot(), 'out', 'cli', 'winrm-run.js');
