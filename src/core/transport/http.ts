@@ -3,9 +3,10 @@
 // numbers, so requests go strictly one at a time on that connection. When the
 // connection is replaced (dropped, aborted), the next request authenticates the
 // new one first.
+import type { IncomingHttpHeaders } from 'node:http';
 import type { LookupFunction, Socket } from 'node:net';
 import { checkServerIdentity, type PeerCertificate, type TLSSocket } from 'node:tls';
-import { buildConnector, Client } from 'undici';
+import { buildConnector, Client, type Dispatcher } from 'undici';
 import type { AuthProvider, AuthSession, ConnectionInfo, HttpReply, HttpRequest } from '../auth/types';
 import { parseWwwAuthenticate } from '../auth/types';
 import { AuthError, CancelledError, ConfigError, ProtocolError, TimeoutError, WinrmError } from '../errors';
@@ -187,33 +188,71 @@ export class HttpTransport {
     return this.session;
   }
 
-  private async send(req: HttpRequest, signal: AbortSignal): Promise<HttpReply> {
+  // A dispatch handler collects the reply's chunks as they arrive: request()'s
+  // Readable body and async iterator cost more CPU than the rest of a Receive.
+  private send(req: HttpRequest, signal: AbortSignal): Promise<HttpReply> {
     const limit = this.options.maxReplyBytes ?? 64 * 1024 * 1024;
-    const res = await this.client.request({
-      path: this.url.pathname + this.url.search,
-      method: 'POST',
-      headers: { ...req.headers, 'content-length': String(req.body.length), 'user-agent': 'winrm-runner' },
-      body: req.body,
-      signal,
-      headersTimeout: 0,
-      bodyTimeout: 0,
+    if (signal.aborted) return Promise.reject(signal.reason);
+    return new Promise<HttpReply>((resolve, reject) => {
+      let controller: Dispatcher.DispatchController | undefined;
+      let status = 0;
+      let raw: IncomingHttpHeaders = {};
+      const chunks: Buffer[] = [];
+      let size = 0;
+      let settled = false;
+      const settle = (err: unknown, reply?: HttpReply) => {
+        if (settled) return;
+        settled = true;
+        signal.removeEventListener('abort', onAbort);
+        if (reply) resolve(reply);
+        else reject(err);
+      };
+      const onAbort = () => {
+        const reason = signal.reason as Error;
+        settle(reason);
+        controller?.abort(reason);
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.client.dispatch({
+        path: this.url.pathname + this.url.search,
+        method: 'POST',
+        headers: { ...req.headers, 'content-length': String(req.body.length), 'user-agent': 'winrm-runner' },
+        body: req.body,
+        headersTimeout: 0,
+        bodyTimeout: 0,
+      }, {
+        onRequestStart(c) {
+          controller = c;
+          if (settled) c.abort(signal.reason as Error);
+        },
+        onResponseStart(_c, statusCode, headers) {
+          if (statusCode < 200) return; // informational: the reply follows
+          status = statusCode;
+          raw = headers;
+        },
+        onResponseData(c, chunk) {
+          if (settled) return;
+          size += chunk.length;
+          if (size > limit) {
+            settle(new ProtocolError(`The host sent a reply larger than ${limit} bytes; it was refused.`));
+            c.abort(new ProtocolError('reply over the size limit'));
+            return;
+          }
+          chunks.push(chunk);
+        },
+        onResponseEnd() {
+          const headers: HttpReply['headers'] = {};
+          for (const [name, value] of Object.entries(raw)) {
+            if (value === undefined) continue;
+            headers[name.toLowerCase()] = name.toLowerCase() === 'www-authenticate' ? ([] as string[]).concat(value) : Array.isArray(value) ? value.join(', ') : value;
+          }
+          settle(undefined, { status, headers, body: chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size) });
+        },
+        onResponseError(_c, err) {
+          settle(err);
+        },
+      });
     });
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of res.body) {
-      size += (chunk as Buffer).length;
-      if (size > limit) {
-        res.body.destroy();
-        throw new ProtocolError(`The host sent a reply larger than ${limit} bytes; it was refused.`);
-      }
-      chunks.push(chunk as Buffer);
-    }
-    const headers: HttpReply['headers'] = {};
-    for (const [name, value] of Object.entries(res.headers)) {
-      if (value === undefined) continue;
-      headers[name.toLowerCase()] = name.toLowerCase() === 'www-authenticate' ? ([] as string[]).concat(value) : Array.isArray(value) ? value.join(', ') : value;
-    }
-    return { status: res.statusCode, headers, body: chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size) };
   }
 
   private translate(err: unknown, signal: AbortSignal, options: PostOptions): unknown {
