@@ -239,6 +239,20 @@ describe('late answers', () => {
     await session.close();
   });
 
+  test('without a deadline, a Receive unanswered past OperationTimeout + 15 s grace is a TimeoutError', { timeout: 60_000 }, async () => {
+    inject('Receive', 1, 'request', () => ({ delayMs: 25_000 }));
+    const session = new WinrmSession({ ...options, operationTimeout: 1 });
+    const started = Date.now();
+    const r = await notHanging(outcome(drain(session.run('winrm-test', ['exit', '0']))), 40_000, 'run');
+    assert.equal(r.ok, false);
+    const err = (r as { error: unknown }).error;
+    assertExplained(err);
+    assert.ok(err instanceof TimeoutError && /within 16 s/.test(err.message), String(err));
+    assert.ok(Date.now() - started < 16_000 + 8000);
+    assert.equal(host.openShells(), 0);
+    await session.close();
+  });
+
   test('a fractional deadline (a --timeout of 0.9005 s) ends in a TimeoutError, not a RangeError', { timeout: 30_000 }, async () => {
     const session = new WinrmSession(options);
     const r = await notHanging(outcome(drain(session.run('winrm-test', ['hang'], { deadline: Date.now() + 900.5 }))), 20_000, 'run');

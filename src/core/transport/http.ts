@@ -106,12 +106,13 @@ export class HttpTransport {
   post(soap: string, options: PostOptions): Promise<{ status: number; body: string }> {
     // The time allowed counts from now, waiting behind an earlier request included, and a
     // request that gives up while waiting does not let the next one overtake that earlier one.
-    const signal = combineSignals(options.signal, options.timeoutMs);
+    const { signal, done } = requestSignal(options.signal, options.timeoutMs);
     const turn = this.queue;
     const run = untilAborted(turn, signal).then(
       () => this.postNow(soap, options, signal),
       (err) => { throw this.translate(err, signal, options); },
     );
+    run.then(done, done);
     this.queue = run.then(() => turn, () => turn);
     return run;
   }
@@ -286,10 +287,26 @@ function untilAborted(turn: Promise<unknown>, signal: AbortSignal): Promise<void
   });
 }
 
-function combineSignals(user: AbortSignal | undefined, timeoutMs: number): AbortSignal {
-  // AbortSignal.timeout takes whole milliseconds only (a fractional deadline would throw a RangeError).
-  const timeout = AbortSignal.timeout(Math.max(1, Math.ceil(timeoutMs)));
-  return user ? AbortSignal.any([user, timeout]) : timeout;
+/**
+ * The signal for one request: the caller's abort, or its time running out; `done` clears
+ * the timer. Not AbortSignal.any over AbortSignal.timeout: on Node 20 nothing holds the
+ * timeout signal strongly, so it can be garbage-collected and never fire (a silent host
+ * then hangs the request).
+ */
+function requestSignal(user: AbortSignal | undefined, timeoutMs: number): { signal: AbortSignal; done: () => void } {
+  const controller = new AbortController();
+  // Whole milliseconds: a fractional deadline must not matter.
+  const timer = setTimeout(() => controller.abort(new DOMException('The request timed out.', 'TimeoutError')), Math.max(1, Math.ceil(timeoutMs)));
+  const onAbort = (): void => controller.abort(user?.reason);
+  if (user?.aborted) onAbort();
+  else user?.addEventListener('abort', onAbort, { once: true });
+  return {
+    signal: controller.signal,
+    done: () => {
+      clearTimeout(timer);
+      user?.removeEventListener('abort', onAbort);
+    },
+  };
 }
 
 /** Explain a final 401 by what the host offers. */
