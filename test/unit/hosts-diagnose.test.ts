@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:net';
-import { AuthError, FaultCodes, NetworkError, TlsError, WsmanFaultError } from '../../src/core/errors';
+import { AuthError, ConfigError, FaultCodes, NetworkError, TlsError, WsmanFaultError } from '../../src/core/errors';
+import { errorCodeToAuthError } from '../../src/core/auth/credssp/client';
 import { diagnose, sessionOptionsFor, testConnection, unsupportedSchemeReason, type HostSettings } from '../../src/core/hosts';
 import { supportedSchemes } from '../../src/core/auth';
 
@@ -25,6 +26,51 @@ test('diagnosis names the cause in an admin\'s words', () => {
   assert.equal(diagnose(new WsmanFaultError({ code: FaultCodes.tooManyShells, message: 'too many' })).title, 'Shell quota reached');
   const quota = diagnose(new WsmanFaultError({ code: FaultCodes.tooManyShells, message: 'too many' }));
   assert.match(quota.hint, /MaxShellsPerUser/);
+});
+
+test('encryption required: the hint names AllowUnencrypted and the fix that fits the scheme', () => {
+  const err = new AuthError('encryption-required', 'The host refuses unencrypted traffic (AllowUnencrypted=false): it rejected a plain request after a successful NTLM logon.', 'Set encryption to "auto" or "always" for this host, or use HTTPS.');
+  const ntlm = diagnose(err, { auth: 'ntlm', encryption: 'never' });
+  assert.equal(ntlm.title, 'The host refuses unencrypted traffic');
+  assert.equal(ntlm.detail, err.message, 'what the client saw stays in the detail');
+  assert.match(ntlm.hint, /AllowUnencrypted=false/);
+  assert.match(ntlm.hint, /"auto" or "always"/);
+  assert.match(ntlm.hint, /HTTPS/);
+  const basic = diagnose(new AuthError('encryption-required', 'x', 'y'), { auth: 'basic' });
+  assert.match(basic.hint, /Basic cannot encrypt/);
+  assert.doesNotMatch(basic.hint, /set this host's encryption/);
+});
+
+test('encryption refused: "never" is offered only when it can help; after "always", auto is the advice', () => {
+  const refused = new AuthError('encryption-refused', 'The host refused our encrypted request (HTTP 400).', 'h');
+  const auto = diagnose(refused, { auth: 'ntlm', encryption: 'auto' });
+  assert.equal(auto.title, 'The host refused message encryption');
+  assert.match(auto.hint, /AllowUnencrypted="true".*"never"/);
+  const always = diagnose(refused, { auth: 'ntlm', encryption: 'always' });
+  assert.match(always.hint, /Set encryption to "auto"/);
+});
+
+test('CredSSP: the errorCode of a refused logon, as the core maps it, in an admin\'s words', () => {
+  const denied = diagnose(errorCodeToAuthError(0x8009030c, 'LAB\\alice'), { auth: 'credssp' });
+  assert.equal(denied.title, 'Wrong user name or password');
+  assert.match(denied.detail, /SEC_E_LOGON_DENIED/);
+  assert.match(denied.hint, /DOMAIN\\user/);
+  assert.doesNotMatch(denied.hint, /Authorization loop/, 'that message is the connector\'s for NTLM/Basic');
+  const unsupported = diagnose(errorCodeToAuthError(0x80090302, 'LAB\\alice'), { auth: 'credssp' });
+  assert.equal(unsupported.title, 'CredSSP refused by the host (0x80090302)');
+  assert.match(unsupported.hint, /Enable-WSManCredSSP -Role Server/);
+  assert.match(unsupported.hint, /Allow delegating fresh credentials/);
+  assert.equal(diagnose(errorCodeToAuthError(0x80090322, 'LAB\\alice'), { auth: 'credssp' }).title, 'CredSSP: wrong target name (0x80090322)');
+  const other = diagnose(errorCodeToAuthError(0x12345678, 'LAB\\alice'), { auth: 'credssp' });
+  assert.equal(other.title, 'CredSSP logon refused by the host (0x12345678)');
+  // Without the context the message still tells CredSSP apart.
+  assert.equal(diagnose(errorCodeToAuthError(0x80090302, 'LAB\\alice')).title, 'CredSSP refused by the host (0x80090302)');
+});
+
+test('CredSSP without a domain is a setting to fix, not a connection failure', () => {
+  const d = diagnose(new ConfigError('CredSSP needs a domain: it delegates DOMAIN\\user and the password to the host.', 'x'), { auth: 'credssp' });
+  assert.equal(d.title, 'CredSSP needs a domain');
+  assert.match(d.hint, /Edit the host/);
 });
 
 test('schemes the core lacks are named as such', () => {

@@ -1,11 +1,13 @@
 // From stored host settings to a session, Test Connection, and the diagnosis a
 // Windows admin reads when it fails.
-import { AuthError, CancelledError, FaultCodes, HttpError, NetworkError, ProtocolError, TimeoutError, TlsError, WinrmError, WsmanFaultError, describeError } from '../errors';
+import { AuthError, CancelledError, ConfigError, FaultCodes, HttpError, NetworkError, ProtocolError, TimeoutError, TlsError, WinrmError, WsmanFaultError, describeError } from '../errors';
 import { supportedSchemes } from '../auth';
+import type { AuthScheme, EncryptionMode } from '../auth/types';
+import { closePersistentSessions } from '../run-script';
 import type { TraceSink } from '../transport/http';
 import { WinrmSession, type SessionOptions } from '../session';
 import { createStreamDecoder } from '../text';
-import type { HostSettings } from './model';
+import { hostEncryption, type HostSettings } from './model';
 
 export interface ConnectExtras {
   /** Contents of the host's CA file, read by the caller. */
@@ -19,6 +21,7 @@ export function sessionOptionsFor(host: HostSettings, password: string, extras: 
     url: host.url,
     auth: host.auth,
     credentials: { user: host.user, password, domain: host.domain || undefined },
+    encryption: hostEncryption(host),
     tls: {
       ca: extras.caPem,
       serverName: host.tls?.serverName || undefined,
@@ -31,8 +34,18 @@ export function sessionOptionsFor(host: HostSettings, password: string, extras: 
 
 /** Why the scheme cannot be used in this build, or undefined when it can. */
 export function unsupportedSchemeReason(scheme: string): string | undefined {
-  if ((supportedSchemes() as string[]).includes(scheme)) return undefined;
-  return `${scheme.toUpperCase()} is not supported by this version yet; use Basic (over HTTPS, or HTTP with AllowUnencrypted=true on the host).`;
+  const supported = supportedSchemes() as string[];
+  if (supported.includes(scheme)) return undefined;
+  return `${scheme.toUpperCase()} is not supported by this version; use ${supported.join(', ')}.`;
+}
+
+/**
+ * Ends the session's powerhell/exchange loops (they exit on their own, as the
+ * connector's do) and then closes the session, which deletes its shells.
+ */
+export async function closeSession(session: WinrmSession): Promise<void> {
+  await closePersistentSessions(session).catch(() => undefined);
+  await session.close();
 }
 
 export interface Diagnosis {
@@ -45,25 +58,51 @@ export interface Diagnosis {
   kind: string;
 }
 
+/** What the diagnosis knows of the connection, for advice that fits the settings. */
+export interface DiagnoseContext {
+  auth?: AuthScheme;
+  encryption?: EncryptionMode;
+}
+
+const ALLOW_UNENCRYPTED = 'winrm set winrm/config/service @{AllowUnencrypted="true"}';
+
 /** Names the cause of a failed connection in a Windows admin's words. */
-export function diagnose(err: unknown): Diagnosis {
+export function diagnose(err: unknown, context: DiagnoseContext = {}): Diagnosis {
   if (!(err instanceof WinrmError)) {
     return { title: 'Unexpected error', detail: describeErrorText(err), hint: 'See the WinRM log (Output → WinRM) for details.', kind: 'unknown' };
   }
   const base = { detail: err.message, hint: err.hint, kind: err.kind };
   if (err instanceof AuthError) {
+    const credssp = context.auth === 'credssp' || /CredSSP/.test(err.message);
     switch (err.reason) {
       case 'bad-credentials':
+        if (credssp) return { ...base, title: 'Wrong user name or password', hint: `${err.hint} CredSSP checks the domain too: DOMAIN\\user as the domain knows it.` };
         return { ...base, title: 'Wrong user name or password', hint: `${err.hint} (The connector reports this as "Authorization loop detected on Conduit".)` };
       case 'scheme-not-offered':
         return { ...base, title: 'Authentication scheme disabled on the host' };
       case 'encryption-required':
-        return { ...base, title: 'The host refuses unencrypted traffic' };
+        return {
+          ...base, title: 'The host refuses unencrypted traffic',
+          hint: context.auth === 'basic'
+            ? `The host has AllowUnencrypted=false (the Windows default) and Basic cannot encrypt: use HTTPS (port 5986), or NTLM/CredSSP with encryption auto. For a lab host only: ${ALLOW_UNENCRYPTED}.`
+            : `The host has AllowUnencrypted=false (the Windows default): set this host's encryption to "auto" or "always", or use HTTPS (port 5986).`,
+        };
       case 'encryption-refused':
-        return { ...base, title: 'The host refused message encryption' };
-      default:
+        return {
+          ...base, title: 'The host refused message encryption',
+          hint: context.encryption === 'always'
+            ? 'The host (or a proxy in between) does not take WinRM message encryption as sent. Set encryption to "auto", or use HTTPS.'
+            : `The host (or a proxy in between) does not take WinRM message encryption. Use HTTPS; or, if the host allows unencrypted traffic (${ALLOW_UNENCRYPTED}), set encryption to "never". Non-Windows WinRM servers (OMI) often cannot encrypt.`,
+        };
+      default: {
+        const credSsp = credssp ? diagnoseCredSsp(err) : undefined;
+        if (credSsp) return { ...base, ...credSsp };
         return { ...base, title: 'Authentication failed' };
+      }
     }
+  }
+  if (err instanceof ConfigError && /CredSSP needs a domain/.test(err.message)) {
+    return { ...base, title: 'CredSSP needs a domain', hint: 'Edit the host: fill in the Domain (the AD domain, or the computer name for a local account), or give the user as DOMAIN\\user.' };
   }
   if (err instanceof TlsError) {
     if (err.code === 'ERR_TLS_CERT_ALTNAME_INVALID') return { ...base, title: 'Certificate name mismatch' };
@@ -90,6 +129,32 @@ export function diagnose(err: unknown): Diagnosis {
   if (err instanceof ProtocolError) return { ...base, title: 'Not a WinRM endpoint' };
   if (err.kind === 'config') return { ...base, title: 'Setting not usable' };
   return { ...base, title: 'Connection failed' };
+}
+
+/** CredSSP refusals the core reports with reason 'unknown': the TSRequest errorCode, an old version, a failed key check. */
+function diagnoseCredSsp(err: AuthError): Pick<Diagnosis, 'title' | 'hint'> | undefined {
+  const m = err.message;
+  if (/CredSSP version \d+.*CVE-2018-0886/.test(m)) {
+    return {
+      title: 'The host\'s CredSSP is out of date (CVE-2018-0886)',
+      hint: 'The host speaks a CredSSP version before 5, which a man in the middle can abuse to take the delegated password; nothing was sent. Install the CredSSP update of March 2018 (or any later cumulative update) on the host.',
+    };
+  }
+  if (/public-key check/.test(m)) {
+    return { title: 'CredSSP key check failed (credentials withheld)', hint: err.hint };
+  }
+  const code = /error (0x[0-9A-F]{8})/i.exec(m)?.[1]?.toUpperCase().replace('0X', '0x');
+  if (!code) return undefined;
+  switch (code) {
+    case '0x80090302':
+      return { title: `CredSSP refused by the host (${code})`, hint: 'The host does not accept delegated credentials this way. On the host: Enable-WSManCredSSP -Role Server; on the domain: allow delegating fresh credentials to this host (Group Policy "Allow delegating fresh credentials").' };
+    case '0x80090322':
+      return { title: `CredSSP: wrong target name (${code})`, hint: 'Connect by the host\'s real DNS name (the one in its SPN), not an IP address or an alias.' };
+    case '0x8009030E':
+      return { title: `CredSSP: no credentials to delegate (${code})`, hint: 'Give the user as DOMAIN\\user with a password; CredSSP cannot delegate without both.' };
+    default:
+      return { title: `CredSSP logon refused by the host (${code})`, hint: err.hint };
+  }
 }
 
 function describeErrorText(err: unknown): string {
@@ -127,7 +192,7 @@ export async function testConnection(options: SessionOptions, control: { signal?
     }
     return { ok: true, hostname: stdout.trim(), elapsedMs: Date.now() - started };
   } catch (err) {
-    return { ok: false, diagnosis: diagnose(err), elapsedMs: Date.now() - started };
+    return { ok: false, diagnosis: diagnose(err, { auth: options.auth, encryption: options.encryption }), elapsedMs: Date.now() - started };
   } finally {
     await session?.close().catch(() => undefined);
   }

@@ -1,7 +1,7 @@
 // Host settings as the extension stores them, and the validation the Add/Edit
 // wizard runs as the user types. A host never holds a password: passwords live
 // only in the editor's secret storage, keyed by the host id.
-import type { AuthScheme } from '../auth/types';
+import type { AuthScheme, EncryptionMode } from '../auth/types';
 import { WinrmError } from '../errors';
 import { parseEndpoint } from '../transport/http';
 
@@ -11,6 +11,8 @@ export type ProfileName = 'safe' | 'connector-1.5' | 'connector-1.4';
 export const ARGUMENT_STYLES: readonly ArgumentStyle[] = ['dashed', 'variables', 'slashed'];
 export const PROFILES: readonly ProfileName[] = ['safe', 'connector-1.5', 'connector-1.4'];
 export const AUTH_SCHEMES: readonly AuthScheme[] = ['basic', 'ntlm', 'credssp'];
+export const ENCRYPTION_MODES: readonly EncryptionMode[] = ['auto', 'always', 'never'];
+export type { EncryptionMode };
 
 export interface HostTls {
   /** Path of a PEM file with the CA that issued the host's certificate. */
@@ -30,6 +32,8 @@ export interface HostSettings {
   auth: AuthScheme;
   user: string;
   domain?: string;
+  /** WinRM message encryption, NTLM and CredSSP only (Basic cannot encrypt); absent means auto. */
+  encryption?: EncryptionMode;
   style: ArgumentStyle;
   profile: ProfileName;
   /** Overrides the profile's code page when set. */
@@ -83,6 +87,84 @@ export function validateUser(user: string): string | undefined {
   if (!t) return 'Give the user name: user, DOMAIN\\user or user@domain.';
   if (/[\u0000-\u001f]/.test(t)) return 'The user name cannot contain control characters.';
   if (/^[^\\@]*[\\][^\\@]*[\\]/.test(t)) return 'Use a single backslash: DOMAIN\\user.';
+  return undefined;
+}
+
+/** Schemes that can encrypt WinRM messages themselves (and so have an encryption mode). */
+export function schemeEncrypts(auth: AuthScheme): boolean {
+  return auth === 'ntlm' || auth === 'credssp';
+}
+
+/** The host's encryption mode: undefined for Basic, else the setting (auto when absent). */
+export function hostEncryption(host: Pick<HostSettings, 'auth' | 'encryption'>): EncryptionMode | undefined {
+  if (!schemeEncrypts(host.auth)) return undefined;
+  return host.encryption && ENCRYPTION_MODES.includes(host.encryption) ? host.encryption : 'auto';
+}
+
+/** What each mode does, for the wizard's pick (the HTTPS wording differs: TLS already protects the traffic). */
+export function encryptionChoices(https: boolean): { mode: EncryptionMode; label: string; description: string; detail: string }[] {
+  return [
+    {
+      mode: 'auto', label: 'auto', description: 'recommended',
+      detail: https ? 'No message encryption: TLS already protects HTTPS (channel binding ties the logon to it).' : 'Encrypt every message: over HTTP this is what a default Windows host (AllowUnencrypted=false) requires.',
+    },
+    {
+      mode: 'always', label: 'always', description: https ? 'encrypt inside TLS as well' : 'same as auto over HTTP',
+      detail: 'Encrypt every message, also over HTTPS; a host that answers in plain text is refused.',
+    },
+    {
+      mode: 'never', label: 'never', description: https ? 'TLS only' : 'readable on the network',
+      detail: https ? 'No message encryption; TLS protects the traffic.' : 'Plain SOAP over HTTP: the host must allow it (winrm set winrm/config/service @{AllowUnencrypted="true"}); a default Windows host refuses it.',
+    },
+  ];
+}
+
+/** "encrypted (HTTP)", "TLS (HTTPS)", "unencrypted (HTTP)": what actually protects the messages. */
+export function describeEncryption(host: Pick<HostSettings, 'auth' | 'encryption' | 'url'>): string | undefined {
+  const mode = hostEncryption(host);
+  if (!mode) return undefined;
+  const https = isHttps(host.url);
+  const on = mode === 'always' || (mode === 'auto' && !https);
+  const effect = on ? (https ? 'message encryption inside TLS' : 'message encryption') : https ? 'TLS' : 'none: plain HTTP';
+  return `${mode} (${effect})`;
+}
+
+/** "basic", "ntlm, encryption auto": the scheme as the tree shows it. */
+export function describeAuth(host: Pick<HostSettings, 'auth' | 'encryption'>): string {
+  const mode = hostEncryption(host);
+  return mode ? `${host.auth}, encryption ${mode}` : host.auth;
+}
+
+export const CREDSSP_DOMAIN_REQUIRED = 'CredSSP needs a domain: it hands DOMAIN\\user and the password to the host (the "double hop"). Give the AD domain (e.g. LAB), or the computer name for a local account.';
+
+/** True when the domain field or the user name (DOMAIN\\user, user@domain) names a domain. */
+export function hasDomain(domain: string | undefined, user: string): boolean {
+  if (domain?.trim()) return true;
+  const t = user.trim();
+  const backslash = t.indexOf('\\');
+  if (backslash > 0) return true;
+  const at = t.lastIndexOf('@');
+  return at > 0 && at < t.length - 1;
+}
+
+/**
+ * The Domain step: the shape of the domain, and for CredSSP that there is one
+ * (in this field, or in a user name such as DOMAIN\\user already given).
+ */
+export function validateDomain(domain: string, context: { auth: AuthScheme; user: string }): string | undefined {
+  const t = domain.trim();
+  if (/[\u0000-\u001f]/.test(t)) return 'The domain cannot contain control characters.';
+  if (/[\\@/]/.test(t)) return 'Give the domain alone (e.g. LAB or lab.example.com); the user name comes in the next step.';
+  if (/\s/.test(t)) return 'A domain name has no spaces (e.g. LAB or lab.example.com).';
+  if (context.auth === 'credssp' && !hasDomain(t, context.user)) return CREDSSP_DOMAIN_REQUIRED;
+  return undefined;
+}
+
+/** The User step: validateUser, and for CredSSP a domain in the name when the Domain field is empty. */
+export function validateUserFor(user: string, context: { auth: AuthScheme; domain?: string }): string | undefined {
+  const problem = validateUser(user);
+  if (problem) return problem;
+  if (context.auth === 'credssp' && !hasDomain(context.domain, user)) return `${CREDSSP_DOMAIN_REQUIRED} Type DOMAIN\\user or user@domain, or go back and fill in the Domain.`;
   return undefined;
 }
 
@@ -163,6 +245,7 @@ export function toStoredHost(host: HostSettings): HostSettings {
     profile: host.profile,
   };
   if (host.domain) stored.domain = host.domain;
+  if (schemeEncrypts(host.auth) && host.encryption && ENCRYPTION_MODES.includes(host.encryption)) stored.encryption = host.encryption;
   if (host.codepage !== undefined) stored.codepage = host.codepage;
   const tls: HostTls = {};
   if (host.tls?.caFile) tls.caFile = host.tls.caFile;
@@ -214,6 +297,14 @@ export function readHost(raw: unknown, fallbackId?: string): ReadResult {
   const host: HostSettings = { id, name, url: parseEndpoint(address).href, auth, user, style, profile };
   const domain = str(o.domain);
   if (domain) host.domain = domain;
+  const encryption = str(o.encryption)?.toLowerCase();
+  if (encryption) {
+    if (!ENCRYPTION_MODES.includes(encryption as EncryptionMode)) problems.push(`${label}: unknown encryption "${String(o.encryption)}" (auto, always or never), using auto.`);
+    else if (!schemeEncrypts(auth)) {
+      if (encryption !== 'auto') problems.push(`${label}: encryption "${encryption}" applies to ntlm and credssp only; Basic cannot encrypt (use HTTPS).`);
+    } else host.encryption = encryption as EncryptionMode;
+  }
+  if (auth === 'credssp' && !hasDomain(domain, user)) problems.push(`${label}: ${CREDSSP_DOMAIN_REQUIRED}`);
   if (o.codepage !== undefined && o.codepage !== null && o.codepage !== '') {
     const cp = String(o.codepage);
     const cpProblem = validateCodepage(cp);

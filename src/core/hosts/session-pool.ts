@@ -2,6 +2,8 @@
 // shell on the next run. A host that is busy gets an extra session for the
 // concurrent run (a session sends one request at a time, and a long-polling
 // Receive would hold up the other run); extras are closed after their run.
+// State that lives in a session (powerhell/exchange loops) is kept with the
+// host's kept session only.
 
 export interface Closable {
   close(): Promise<void>;
@@ -20,10 +22,35 @@ interface Slot<T> {
   busy: boolean;
 }
 
+export interface SessionPoolOptions<T> {
+  /** How a session is closed (default `close()`); e.g. end its PowerShell loops first. */
+  close?: (resource: T) => Promise<void>;
+}
+
 export class SessionPool<T extends Closable> {
   private readonly idle = new Map<string, Slot<T>>();
   private readonly leased = new Set<Slot<T>>();
   private closed = false;
+  private readonly closeResource: (resource: T) => Promise<void>;
+
+  constructor(options: SessionPoolOptions<T> = {}) {
+    this.closeResource = options.close ?? ((r) => r.close());
+  }
+
+  private dispose(resource: T): Promise<void> {
+    return this.closeResource(resource).catch(() => undefined);
+  }
+
+  /** The session kept for the host (idle, or leased to a run now), if any. */
+  kept(hostId: string): { resource: T; busy: boolean } | undefined {
+    const slot = this.idle.get(hostId);
+    return slot ? { resource: slot.resource, busy: slot.busy } : undefined;
+  }
+
+  /** Host ids with a kept session. */
+  keptHosts(): string[] {
+    return [...this.idle.keys()];
+  }
 
   /** `fingerprint` identifies the settings (and password) the session was made with. */
   acquire(hostId: string, fingerprint: string, create: () => T): Lease<T> {
@@ -36,7 +63,7 @@ export class SessionPool<T extends Closable> {
       if (existing && !existing.busy) {
         // Stale settings: close it now, nobody is using it.
         this.idle.delete(hostId);
-        void existing.resource.close().catch(() => undefined);
+        void this.dispose(existing.resource);
       }
       slot = { resource: create(), fingerprint, busy: false };
       if (!this.idle.has(hostId)) this.idle.set(hostId, slot);
@@ -54,7 +81,7 @@ export class SessionPool<T extends Closable> {
         const kept = this.idle.get(hostId) === slot;
         if (discard || !kept || this.closed) {
           if (kept) this.idle.delete(hostId);
-          await slot.resource.close().catch(() => undefined);
+          await this.dispose(slot.resource);
         }
       },
     };
@@ -71,7 +98,7 @@ export class SessionPool<T extends Closable> {
     const slot = this.idle.get(hostId);
     if (!slot) return;
     this.idle.delete(hostId);
-    if (!slot.busy) await slot.resource.close().catch(() => undefined);
+    if (!slot.busy) await this.dispose(slot.resource);
   }
 
   /** Close everything idle now; leased sessions close as their runs release them. */
@@ -79,6 +106,6 @@ export class SessionPool<T extends Closable> {
     this.closed = true;
     const idle = [...this.idle.values()].filter((s) => !s.busy);
     this.idle.clear();
-    await Promise.all(idle.map((s) => s.resource.close().catch(() => undefined)));
+    await Promise.all(idle.map((s) => this.dispose(s.resource)));
   }
 }
