@@ -3,3 +3,4 @@ export * from './arguments';
 export * from './output';
 export * from './terminal';
 export * from './trace';
+export * from './persistent';

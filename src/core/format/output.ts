@@ -50,7 +50,7 @@ export function formatRunHeader(run: RunDescription, warnings: readonly { severi
 }
 
 export type RunOutcome =
-  | { kind: 'exit'; exitCode: number; durationMs: number; connectorMessage?: string }
+  | { kind: 'exit'; exitCode: number; durationMs: number; connectorMessage?: string; detail?: string }
   | { kind: 'cancelled'; durationMs: number }
   | { kind: 'error'; message: string; durationMs: number };
 
@@ -59,7 +59,8 @@ export function formatRunFooter(runId: number, outcome: RunOutcome): string {
   switch (outcome.kind) {
     case 'exit': {
       const connector = outcome.connectorMessage ? `\n${FOOTER_MARK} The connector would report: ${oneLine(outcome.connectorMessage)}` : '';
-      return `${FOOTER_MARK} Run #${runId} exit code ${outcome.exitCode} · ${took}${connector}\n`;
+      const detail = outcome.detail ? `\n${FOOTER_MARK} ${oneLine(outcome.detail)}` : '';
+      return `${FOOTER_MARK} Run #${runId} exit code ${outcome.exitCode} · ${took}${connector}${detail}\n`;
     }
     case 'cancelled':
       return `${FOOTER_MARK} Run #${runId} stopped · ${took} · the remote command was terminated\n`;
