@@ -4,8 +4,9 @@
 import * as vscode from 'vscode';
 import { supportedSchemes } from '../core/auth';
 import {
-  ARGUMENT_STYLES, AUTH_SCHEMES, PROFILES, composeEndpoint, defaultPort, splitAddress, validateAddress, validateCodepage, validateHostName,
-  validatePort, validateUser, type ArgumentStyle, type HostDraft, type HostSettings, type ProfileName,
+  ARGUMENT_STYLES, AUTH_SCHEMES, PROFILES, composeEndpoint, defaultPort, encryptionChoices, hostEncryption, schemeEncrypts, splitAddress,
+  validateAddress, validateCodepage, validateDomain, validateHostName, validatePort, validateUserFor, type ArgumentStyle, type EncryptionMode,
+  type HostDraft, type HostSettings, type ProfileName,
 } from '../core/hosts';
 import type { AuthScheme } from '../core/auth/types';
 import { BACK, askInput, askPick, runSteps, type PickItem } from './quick-input';
@@ -23,6 +24,16 @@ export const PROFILE_DESCRIPTIONS: Record<ProfileName, string> = {
 };
 
 const SCHEME_LABELS: Record<AuthScheme, string> = { basic: 'Basic', ntlm: 'NTLM (Negotiate)', credssp: 'CredSSP' };
+const SCHEME_DESCRIPTIONS: Record<AuthScheme, (https: boolean) => string | undefined> = {
+  basic: (https) => (https ? undefined : 'over HTTP the password is readable on the network'),
+  ntlm: () => 'domain or local accounts; encrypts messages over HTTP',
+  credssp: () => 'delegates the password for double-hop scripts (Exchange); needs a domain',
+};
+
+export const AUTH_PLACEHOLDER = 'Authentication';
+export const ENCRYPTION_PLACEHOLDER = 'Message encryption';
+export const DOMAIN_PROMPT = 'Domain (optional)';
+export const DOMAIN_PROMPT_CREDSSP = 'Domain (required for CredSSP: the AD domain, or the computer name for a local account)';
 
 export interface WizardResult {
   draft: HostDraft;
@@ -42,6 +53,7 @@ export async function hostWizard(existing: { hosts: readonly HostSettings[]; edi
     path: parts?.path ?? '/wsman',
     typedPort: undefined as number | undefined,
     auth: (editing?.auth ?? supportedSchemes()[0] ?? 'basic') as AuthScheme,
+    encryption: (editing ? hostEncryption(editing) : undefined) ?? ('auto' as EncryptionMode),
     domain: editing?.domain ?? '',
     user: editing?.user ?? '',
     password: undefined as string | undefined,
@@ -91,21 +103,34 @@ export async function hostWizard(existing: { hosts: readonly HostSettings[]; edi
       return next(r);
     },
     async (step, total) => {
-      const supported = supportedSchemes();
-      const items: PickItem<AuthScheme>[] = AUTH_SCHEMES.map((scheme) => supported.includes(scheme)
-        ? { label: SCHEME_LABELS[scheme], value: scheme, description: scheme === 'basic' && !s.https ? 'over HTTP the password is readable on the network' : undefined }
-        : { label: `$(circle-slash) ${SCHEME_LABELS[scheme]}`, value: scheme, description: 'not supported by this version yet', refuse: `${SCHEME_LABELS[scheme]} is not supported by this version yet; choose ${supported.map((x) => SCHEME_LABELS[x]).join(' or ')}.` });
-      const r = await askPick<AuthScheme>({ title, step, totalSteps: total, canGoBack: true, placeholder: 'Authentication', items, active: supported.includes(s.auth) ? s.auth : supported[0] });
-      if (typeof r === 'string') s.auth = r;
-      return next(r);
+      // NTLM and CredSSP ask their encryption mode here too, as part of this step (the step numbers stay as they are).
+      for (;;) {
+        const supported = supportedSchemes();
+        const items: PickItem<AuthScheme>[] = AUTH_SCHEMES.map((scheme) => supported.includes(scheme)
+          ? { label: SCHEME_LABELS[scheme], value: scheme, description: SCHEME_DESCRIPTIONS[scheme](s.https) }
+          : { label: `$(circle-slash) ${SCHEME_LABELS[scheme]}`, value: scheme, description: 'not supported by this version yet', refuse: `${SCHEME_LABELS[scheme]} is not supported by this version yet; choose ${supported.map((x) => SCHEME_LABELS[x]).join(' or ')}.` });
+        const r = await askPick<AuthScheme>({ title, step, totalSteps: total, canGoBack: true, placeholder: AUTH_PLACEHOLDER, items, active: supported.includes(s.auth) ? s.auth : supported[0] });
+        if (typeof r !== 'string') return next(r);
+        s.auth = r;
+        if (!schemeEncrypts(r)) return 'next';
+        const e = await askPick<EncryptionMode>({
+          title, step, totalSteps: total, canGoBack: true, placeholder: ENCRYPTION_PLACEHOLDER, active: s.encryption,
+          items: encryptionChoices(s.https).map((c) => ({ label: c.label, description: c.description, detail: c.detail, value: c.mode })),
+        });
+        if (e === BACK) continue; // back to the scheme
+        if (e === undefined) return undefined;
+        s.encryption = e;
+        return 'next';
+      }
     },
     async (step, total) => {
-      const r = await askInput({ title, step, totalSteps: total, canGoBack: true, prompt: `Domain (optional${s.auth === 'credssp' ? '; CredSSP needs it' : ''})`, placeholder: 'e.g. LAB, or leave empty', value: s.domain, validate: (v) => (s.auth === 'credssp' && !v.trim() && !/[\\@]/.test(s.user) ? 'CredSSP needs a domain.' : undefined) });
+      const credssp = s.auth === 'credssp';
+      const r = await askInput({ title, step, totalSteps: total, canGoBack: true, prompt: credssp ? DOMAIN_PROMPT_CREDSSP : DOMAIN_PROMPT, placeholder: credssp ? 'e.g. LAB or lab.example.com' : 'e.g. LAB, or leave empty', value: s.domain, validate: (v) => validateDomain(v, { auth: s.auth, user: s.user }) });
       if (typeof r === 'string') s.domain = r.trim();
       return next(r);
     },
     async (step, total) => {
-      const r = await askInput({ title, step, totalSteps: total, canGoBack: true, prompt: 'User name', placeholder: 'user, DOMAIN\\user or user@domain', value: s.user, validate: validateUser });
+      const r = await askInput({ title, step, totalSteps: total, canGoBack: true, prompt: 'User name', placeholder: 'user, DOMAIN\\user or user@domain', value: s.user, validate: (v) => validateUserFor(v, { auth: s.auth, domain: s.domain }) });
       if (typeof r === 'string') s.user = r.trim();
       return next(r);
     },
@@ -173,6 +198,7 @@ export async function hostWizard(existing: { hosts: readonly HostSettings[]; edi
     profile: s.profile,
   };
   if (s.domain) draft.domain = s.domain;
+  if (schemeEncrypts(s.auth)) draft.encryption = s.encryption;
   if (s.codepage) draft.codepage = Number(s.codepage);
   if (s.https && (s.caFile || s.serverName || s.insecure)) {
     draft.tls = {};

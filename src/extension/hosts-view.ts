@@ -2,7 +2,7 @@
 // Edit, Duplicate, Remove, Set as Default, Test Connection, Copy Address,
 // Forget Password, Refresh.
 import * as vscode from 'vscode';
-import { describeAddress, sessionOptionsFor, testConnection, type HostEntry } from '../core/hosts';
+import { describeAddress, describeAuth, describeEncryption, sessionOptionsFor, testConnection, type HostEntry } from '../core/hosts';
 import type { Credentials } from './credentials';
 import { hostWizard } from './host-wizard';
 import type { HostStore } from './host-store';
@@ -11,6 +11,10 @@ import { WORKSPACE_HOSTS_FILE } from './host-store';
 
 export const HOSTS_VIEW_ID = 'winrm.hosts';
 export const REMOVE_CONFIRM = 'Remove';
+export const REENTER_PASSWORD = 'Re-enter Password';
+export const EDIT_HOST = 'Edit Host';
+/** Diagnosis titles whose fix is in the host's settings. */
+const SETTINGS_CAUSES = ['The host refuses unencrypted traffic', 'The host refused message encryption', 'CredSSP needs a domain'];
 
 export interface HostTreeItem {
   kind: 'host';
@@ -27,12 +31,15 @@ export class HostsView implements vscode.TreeDataProvider<Node>, vscode.Disposab
   readonly onDidChangeTreeData = this.changed.event;
   private readonly disposables: vscode.Disposable[] = [];
   private readonly testing = new Set<string>();
+  private loopHosts = new Set<string>();
 
   constructor(private readonly store: HostStore, private readonly credentials: Credentials, private readonly runner: Runner) {
     const reg = (id: string, fn: (...args: unknown[]) => unknown) => this.disposables.push(vscode.commands.registerCommand(id, fn));
     this.disposables.push(
       vscode.window.registerTreeDataProvider(HOSTS_VIEW_ID, this),
       this.store.registry.onDidChange(() => this.changed.fire(undefined)),
+      // Runs start and end PowerShell loops: the ".loops" context value enables Reset Session.
+      this.runner.onDidChange(() => this.refreshLoops()),
       vscode.workspace.onDidGrantWorkspaceTrust(() => this.changed.fire(undefined)),
       this.changed,
     );
@@ -46,6 +53,13 @@ export class HostsView implements vscode.TreeDataProvider<Node>, vscode.Disposab
     reg('winrm.hosts.forgetPassword', (n) => this.forgetPassword(n));
     reg('winrm.hosts.refresh', () => this.refresh());
     reg('winrm.hosts.openWorkspaceFile', (n) => this.openWorkspaceFile(n));
+  }
+
+  private refreshLoops(): void {
+    const now = this.runner.hostsWithLoops();
+    if (now.size === this.loopHosts.size && [...now].every((id) => this.loopHosts.has(id))) return;
+    this.loopHosts = now;
+    this.changed.fire(undefined);
   }
 
   getChildren(node?: Node): Node[] {
@@ -70,12 +84,16 @@ export class HostsView implements vscode.TreeDataProvider<Node>, vscode.Disposab
     const isDefault = this.store.registry.defaultHostId() === host.id;
     const item = new vscode.TreeItem(host.name);
     item.id = host.id;
-    item.description = `${describeAddress(host.url)} · ${host.auth}${isDefault ? ' · default' : ''}${host.source === 'workspace' ? ' · team' : ''}`;
+    const loops = this.loopHosts.has(host.id);
+    item.description = `${describeAddress(host.url)} · ${describeAuth(host)}${isDefault ? ' · default' : ''}${host.source === 'workspace' ? ' · team' : ''}${loops ? ' · loop' : ''}`;
     item.iconPath = new vscode.ThemeIcon(this.testing.has(host.id) ? 'loading~spin' : isDefault ? 'star-full' : host.source === 'workspace' ? 'organization' : 'vm');
-    item.contextValue = `host.${host.source}${isDefault ? '.default' : ''}`;
+    // ".default" stays last: menus test it with /\.default$/.
+    item.contextValue = `host.${host.source}${loops ? '.loops' : ''}${isDefault ? '.default' : ''}`;
     const tooltip = new vscode.MarkdownString(undefined, true);
     tooltip.appendMarkdown(`**${escapeMd(host.name)}**${isDefault ? ' (default)' : ''}\n\n`);
-    tooltip.appendMarkdown(`- Address: \`${host.url}\`\n- Authentication: ${host.auth}\n- User: \`${host.user}\`${host.domain ? `\n- Domain: \`${host.domain}\`` : ''}\n`);
+    const encryption = describeEncryption(host);
+    tooltip.appendMarkdown(`- Address: \`${host.url}\`\n- Authentication: ${host.auth}${encryption ? `\n- Message encryption: ${encryption}` : ''}\n- User: \`${host.user}\`${host.domain ? `\n- Domain: \`${host.domain}\`` : ''}\n`);
+    if (loops) tooltip.appendMarkdown('- A powerhell/exchange loop is kept (its variables persist); **Reset Session** ends it\n');
     tooltip.appendMarkdown(`- Style: ${host.style} · Profile: ${host.profile}${host.codepage ? ` · Code page ${host.codepage}` : ''}\n`);
     if (host.tls?.caFile) tooltip.appendMarkdown(`- CA file: \`${host.tls.caFile}\`\n`);
     if (host.tls?.serverName) tooltip.appendMarkdown(`- Certificate name: \`${host.tls.serverName}\`\n`);
@@ -198,12 +216,16 @@ export class HostsView implements vscode.TreeDataProvider<Node>, vscode.Disposab
         void vscode.window.showInformationMessage(`Connected to ${host.name}: hostname is "${report.hostname}" (${report.elapsedMs} ms).`);
       } else {
         const d = report.diagnosis;
-        const actions = d.title === 'Wrong user name or password' ? ['Re-enter Password'] : [];
+        const actions = d.title === 'Wrong user name or password' ? [REENTER_PASSWORD] : [];
+        // Causes fixed in the host's settings (encryption mode, domain) offer the editor.
+        if (SETTINGS_CAUSES.includes(d.title)) actions.push(EDIT_HOST);
         this.runner.logLine(`Test Connection to ${host.name} failed: ${d.title}: ${d.detail} Hint: ${d.hint}`);
         const choice = await vscode.window.showErrorMessage(`${host.name}: ${d.title}. ${d.detail}`, { modal: false, detail: d.hint }, ...actions, 'Show Log');
-        if (choice === 'Re-enter Password') {
+        if (choice === REENTER_PASSWORD) {
           await this.credentials.forget(host.id);
           await this.credentials.prompt(host, 'The host rejected the last password.');
+        } else if (choice === EDIT_HOST) {
+          await this.edit(host.id);
         } else if (choice === 'Show Log') {
           void vscode.commands.executeCommand('winrm.showLog');
         }

@@ -12,7 +12,15 @@
 //   winrm.rerunLast             Re-run Last
 //   winrm.stop                  Stop Run                    (optional arg: run id)
 //   winrm.selectDefaultHost     Select Default Host
-//   winrm.previewCommand        Preview Command             (opens a winrm-preview: editor tab)
+//   winrm.previewCommand        Preview Command             (opens a winrm-preview: editor tab; the default host's
+//                               style/profile and the file's remembered arguments. The "Preview Command" button
+//                               of a refused run passes that run's own choices.)
+//   winrm.previewWithOptions    Preview Command with Options...  (the Run with Options picks, without arguments, then
+//                               the preview tab; nothing is remembered)
+//   winrm.resetSession          Reset Session               (ends the host's powerhell/exchange loops; palette when
+//                               context key winrm.hasLoops; tree items of hosts with a loop have ".loops" in their
+//                               context value; optional arg: host id or tree item. From the palette with several
+//                               such hosts: pick "Reset the PowerShell session of which host?")
 //   winrm.showOutput            Show Output                 ("WinRM Output" channel)
 //   winrm.showLog               Show Log                    ("WinRM" log channel)
 //   winrm.hosts.add             Add Host
@@ -24,8 +32,10 @@
 // Quick inputs, in order (titles / prompts / placeholders are constants exported from the files named):
 //   Add Host (host-wizard.ts), title "Add Host", steps n/14 (HTTPS) — HTTP skips 12-14:
 //     1 "A name for this host"  2 "Host name or URL"  3 pick "Protocol" (HTTPS | HTTP)
-//     4 "Port (...)"  5 pick "Authentication" (unsupported schemes listed, refused when picked)
-//     6 "Domain (optional...)"  7 "User name"  8 "Password (leave empty ...)" (password box)
+//     4 "Port (...)"  5 pick "Authentication" (unsupported schemes listed, refused when picked);
+//       for NTLM and CredSSP, still step 5: pick "Message encryption" (auto | always | never; auto preselected)
+//     6 "Domain (optional...)" (CredSSP: "Domain (required for CredSSP...)"; refused empty unless the user name
+//       already names one)  7 "User name" (CredSSP: refused without a domain in step 6 or DOMAIN\user / user@domain)  8 "Password (leave empty ...)" (password box)
 //     9 pick "Default argument style"  10 pick "Default profile"  11 "Code page (...)"
 //     12 "CA certificate file (PEM)..."  13 "Server-name override..."  14 pick "Certificate verification"
 //   Edit Host: the same, title `Edit Host "<name>"`, values prefilled.
@@ -50,7 +60,8 @@ import { HostsView } from './hosts-view';
 import { KnownSecrets, Log } from './log';
 import { RunOutputChannel } from './output-channel';
 import { RunCommands } from './run-commands';
-import { Runner, type RunRecord } from './runner';
+import { ResetSession } from './reset-session';
+import { Runner, type LoopInfo, type RunRecord } from './runner';
 import { StatusBar } from './status-bar';
 
 /** What end-to-end tests read; no secrets are reachable through it. */
@@ -67,6 +78,8 @@ export interface WinrmTestApi {
   whenIdle(): Promise<void>;
   /** Host ids and names, as the tree shows them. */
   hosts(): { id: string; name: string; url: string; source: string }[];
+  /** powerhell/exchange loops kept in the hosts' sessions (state 'running' | 'busy' | 'stopped'). */
+  loops(): LoopInfo[];
 }
 
 let runner: Runner | undefined;
@@ -81,8 +94,9 @@ export async function activate(context: vscode.ExtensionContext): Promise<WinrmT
   const commands = new RunCommands(context, store, runner);
   const view = new HostsView(store, credentials, runner);
   const status = new StatusBar(store, runner, commands);
+  const reset = new ResetSession(store, runner);
   context.subscriptions.push(
-    log, output, store, runner, commands, view, status,
+    log, output, store, runner, commands, view, status, reset,
     vscode.commands.registerCommand('winrm.showOutput', () => output.show(false)),
     vscode.commands.registerCommand('winrm.showLog', () => log.channel.show(false)),
   );
@@ -96,6 +110,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<WinrmT
     terminalText: (id) => activeRunner.terminalText(id),
     whenIdle: () => activeRunner.whenIdle(),
     hosts: () => store.registry.all().map((h) => ({ id: h.id, name: h.name, url: h.url, source: h.source })),
+    loops: () => activeRunner.loops(),
   };
 }
 

@@ -1,5 +1,6 @@
 // The run commands: Run File, Run Selection, Run with Arguments, Run with
-// Options, Re-run Last, Stop, and Preview Command. What runs comes from the
+// Options, Re-run Last, Stop, Preview Command (with the host's defaults, a
+// run's own choices, or choices asked for). What runs comes from the
 // editor (unsaved and untitled documents included); the host, style and
 // profile from the host's defaults unless chosen for this run.
 import * as vscode from 'vscode';
@@ -10,7 +11,7 @@ import { promptArguments } from './arguments-prompt';
 import type { HostStore } from './host-store';
 import { PROFILE_DESCRIPTIONS, STYLE_DESCRIPTIONS } from './host-wizard';
 import { askPick } from './quick-input';
-import type { RunRecord, RunRequest, Runner } from './runner';
+import type { PreviewArgument, RunRecord, RunRequest, Runner } from './runner';
 
 export const RUN_MEMORY_KEY = 'winrm.runMemory';
 export const PREVIEW_SCHEME = 'winrm-preview';
@@ -51,7 +52,8 @@ export class RunCommands implements vscode.Disposable {
     reg('winrm.runWithOptions', () => this.run({ whole: true, askArguments: true, askOptions: true }));
     reg('winrm.rerunLast', () => this.rerun());
     reg('winrm.stop', (arg) => this.stop(typeof arg === 'number' ? arg : undefined));
-    reg('winrm.previewCommand', () => this.preview());
+    reg('winrm.previewCommand', (arg) => (isPreviewArgument(arg) ? this.previewRequest(arg) : this.preview()));
+    reg('winrm.previewWithOptions', () => this.previewWithOptions());
     reg('winrm.hosts.runFileHere', (arg) => this.run({ whole: true, host: hostFrom(arg, store) }));
     this.disposables.push(
       vscode.workspace.registerTextDocumentContentProvider(PREVIEW_SCHEME, {
@@ -118,7 +120,7 @@ export class RunCommands implements vscode.Disposable {
     return typeof picked === 'string' ? this.store.registry.get(picked) : undefined;
   }
 
-  private async choose(target: Target, opts: { host?: HostEntry; askArguments?: boolean; askOptions?: boolean }): Promise<Choices | undefined> {
+  private async choose(target: Target, opts: { host?: HostEntry; askArguments?: boolean; askOptions?: boolean; remember?: boolean }): Promise<Choices | undefined> {
     const memory = recallRun(this.context.workspaceState.get(RUN_MEMORY_KEY), target.fileKey);
     let host = opts.host;
     if (!host && opts.askOptions) host = await this.pickHost(HOST_PICK_PLACEHOLDER, memory?.hostId);
@@ -151,8 +153,10 @@ export class RunCommands implements vscode.Disposable {
       if (!chosen) return undefined;
       args = chosen;
     }
-    const entry = { args, usedAt: Date.now(), language, hostId: host.id, ...(opts.askOptions ? { style, profile } : { style: memory?.style, profile: memory?.profile }) };
-    await this.context.workspaceState.update(RUN_MEMORY_KEY, rememberRun(this.context.workspaceState.get(RUN_MEMORY_KEY), target.fileKey, entry));
+    if (opts.remember !== false) {
+      const entry = { args, usedAt: Date.now(), language, hostId: host.id, ...(opts.askOptions ? { style, profile } : { style: memory?.style, profile: memory?.profile }) };
+      await this.context.workspaceState.update(RUN_MEMORY_KEY, rememberRun(this.context.workspaceState.get(RUN_MEMORY_KEY), target.fileKey, entry));
+    }
     return { host, language, style, profile, args };
   }
 
@@ -202,7 +206,7 @@ export class RunCommands implements vscode.Disposable {
     this.runner.cancel(id);
   }
 
-  /** Shows what would be sent, without running: in an editor tab. */
+  /** Shows what Run File on Host would send, without running: in an editor tab. */
   private async preview(): Promise<void> {
     const target = await this.target(true);
     if (!target) return;
@@ -210,16 +214,38 @@ export class RunCommands implements vscode.Disposable {
     const host = this.store.registry.defaultHost() ?? (await this.pickHost());
     if (!host) return;
     // Exactly what Run File on Host would send: the host's style and profile, the file's remembered arguments.
-    const { style, profile } = host;
-    const language = target.language;
+    await this.showPreview(target.fileName, { host, code: target.code, language: target.language, style: host.style, profile: host.profile, args: memory?.args ?? [] }, 'Run File on Host');
+  }
+
+  /** The same picks as Run with Options (host, language, style, profile), then the preview of that plan. */
+  private async previewWithOptions(): Promise<void> {
+    const target = await this.target(true);
+    if (!target) return;
+    // A preview changes nothing: the choices are not remembered for the file.
+    const choices = await this.choose(target, { askOptions: true, remember: false });
+    if (!choices) return;
+    await this.showPreview(target.fileName, { ...choices, code: target.code }, 'Run with Options and these choices');
+  }
+
+  /** A run's own plan (its host, language, style, profile and arguments), e.g. after it was refused. */
+  private async previewRequest(arg: PreviewArgument): Promise<void> {
+    const host = this.store.registry.get(arg.hostId);
+    if (!host) {
+      void vscode.window.showErrorMessage('The host of that run no longer exists.');
+      return;
+    }
+    await this.showPreview(arg.source, { host, code: arg.code, language: arg.language, style: arg.style, profile: arg.profile, args: arg.args }, 'the same run');
+  }
+
+  private async showPreview(fileName: string, req: Omit<RunRequest, 'source'>, runsWith: string): Promise<void> {
     let text: string;
     try {
-      const plan = this.runner.plan({ host, code: target.code, language, style, profile, args: memory?.args ?? [] });
-      text = `Preview for ${target.fileName} on ${host.name} (${describeAddress(host.url)}) with ${summarizeArguments(memory?.args ?? [], 200)}\nNothing was sent. The same plan runs with Run File on Host.\n\n${formatPreview(plan)}\n`;
+      const plan = this.runner.plan(req);
+      text = `Preview for ${fileName} on ${req.host.name} (${describeAddress(req.host.url)}) with ${summarizeArguments(req.args, 200)}\nNothing was sent. The same plan runs with ${runsWith}.\n\n${formatPreview(plan)}\n`;
     } catch (err) {
       text = `Cannot plan this run: ${(err as Error).message}\n`;
     }
-    const uri = vscode.Uri.from({ scheme: PREVIEW_SCHEME, path: `/${target.fileName.replace(/[\\/]/g, '_')}.preview.txt`, query: String(++this.previewCount) });
+    const uri = vscode.Uri.from({ scheme: PREVIEW_SCHEME, path: `/${fileName.replace(/[\\/]/g, '_')}.preview.txt`, query: String(++this.previewCount) });
     this.previews.set(uri.toString(), text);
     const doc = await vscode.workspace.openTextDocument(uri);
     await vscode.window.showTextDocument(doc, { preview: true, viewColumn: vscode.ViewColumn.Beside });
@@ -239,4 +265,10 @@ export function hostFrom(arg: unknown, store: HostStore): HostEntry | undefined 
     if (typeof o.id === 'string') return store.registry.get(o.id);
   }
   return undefined;
+}
+
+function isPreviewArgument(arg: unknown): arg is PreviewArgument {
+  if (!arg || typeof arg !== 'object') return false;
+  const o = arg as Partial<PreviewArgument>;
+  return typeof o.hostId === 'string' && typeof o.code === 'string' && typeof o.language === 'string' && typeof o.style === 'string' && typeof o.profile === 'string' && Array.isArray(o.args);
 }

@@ -1,14 +1,16 @@
 // Runs a script on a host: the checks before anything is sent, the plan, a
 // session from the pool, and the output streamed to the channel and/or the
 // run's terminal. Several runs may be in flight (on different hosts, or even
-// the same one: a busy host gets a second session).
+// the same one: a busy host gets a second session). powerhell/exchange run in
+// a PowerShell loop kept in the host's pooled session, so variables survive
+// between runs until Reset Session, a failed run, or a settings change.
 import { createHash } from 'node:crypto';
 import * as vscode from 'vscode';
 import { AuthError, CancelledError, TimeoutError, describeError } from '../core/errors';
-import { formatRunFooter, formatRunHeader, scrub, summarizeArguments, type NamedArgument, type RunDescription, type RunOutcome } from '../core/format';
-import { SessionPool, describeAddress, sessionOptionsFor, toStoredHost, unsupportedSchemeReason, type HostEntry } from '../core/hosts';
+import { formatRunFooter, formatRunHeader, persistentVerdict, scrub, summarizeArguments, type NamedArgument, type RunDescription, type RunOutcome } from '../core/format';
+import { SessionPool, closeSession, describeAddress, sessionOptionsFor, toStoredHost, unsupportedSchemeReason, type HostEntry } from '../core/hosts';
 import { interpretResult, planLaunch, type ArgumentStyle, type Language, type LaunchPlan, type LaunchWarning, type ProfileName } from '../core/launch';
-import { runScript, type ScriptRun } from '../core/run-script';
+import { persistentLoops, resetPersistentSessions, runScript, type PersistentScriptResult, type ScriptRun } from '../core/run-script';
 import { WinrmSession } from '../core/session';
 import type { Credentials } from './credentials';
 import type { HostStore } from './host-store';
@@ -42,8 +44,20 @@ export interface RunRecord {
   exitCode?: number;
   error?: string;
   durationMs?: number;
-  /** The connector's view (connector profiles): its result message or error. */
+  /** The connector's view (connector profiles): its result message or error; for powerhell/exchange also the safe profile's failure. */
   connectorError?: string;
+  /** powerhell/exchange: how the script ended in the loop. */
+  loopOutcome?: PersistentScriptResult['outcome'];
+  /** powerhell/exchange: this run started a new loop (variables of earlier runs were not there). */
+  newLoop?: boolean;
+}
+
+/** A PowerShell loop kept in a host's session (what Reset Session would end). */
+export interface LoopInfo {
+  hostId: string;
+  language: 'powerhell' | 'exchange';
+  profile?: string;
+  state: 'running' | 'busy' | 'stopped';
 }
 
 interface ActiveRun {
@@ -64,7 +78,8 @@ export class Runner implements vscode.Disposable {
   private readonly finished: RunRecord[] = [];
   /** Terminals of recent runs by run id (the test API reads their text). */
   private readonly terminals = new Map<number, RunTerminal>();
-  readonly pool = new SessionPool<WinrmSession>();
+  /** Closing a session first lets its powerhell/exchange loops exit, as the connector's do. */
+  readonly pool = new SessionPool<WinrmSession>({ close: closeSession });
   private readonly changeEmitter = new vscode.EventEmitter<void>();
   readonly onDidChange = this.changeEmitter.event;
   private idleWaiters: (() => void)[] = [];
@@ -128,16 +143,12 @@ export class Runner implements vscode.Disposable {
     if (plan.blocked || plan.warnings.some((w) => w.severity === 'error')) {
       const why = plan.blocked ?? plan.warnings.filter((w) => w.severity === 'error').map((w) => w.message).join(' ');
       const choice = await vscode.window.showErrorMessage(`Not run: ${why}`, PREVIEW_ACTION);
-      if (choice === PREVIEW_ACTION) void vscode.commands.executeCommand('winrm.previewCommand');
-      return undefined;
-    }
-    if (plan.persistent) {
-      void vscode.window.showErrorMessage(`The ${plan.language} language (a PowerShell loop kept between runs) cannot run from the editor in this version yet; Preview Command shows what it would send. Use powershell to run the script once.`);
+      if (choice === PREVIEW_ACTION) void vscode.commands.executeCommand('winrm.previewCommand', previewArgument(req));
       return undefined;
     }
     if (plan.warnings.length && vscode.workspace.getConfiguration('winrm').get<boolean>('run.confirmWarnings', false)) {
       const go = await vscode.window.showWarningMessage(`${plan.warnings.length} warning(s) for this run: ${plan.warnings.map((w) => w.message).join(' ')}`, { modal: true }, 'Run Anyway', PREVIEW_ACTION);
-      if (go === PREVIEW_ACTION) void vscode.commands.executeCommand('winrm.previewCommand');
+      if (go === PREVIEW_ACTION) void vscode.commands.executeCommand('winrm.previewCommand', previewArgument(req));
       if (go !== 'Run Anyway') return undefined;
     }
     if (!(await this.credentials.confirmTransport(host))) return undefined;
@@ -211,13 +222,28 @@ export class Runner implements vscode.Disposable {
         active.terminal?.write(chunk.stream, text);
       }
       exitCode = await run.exitCode;
-      const verdict = interpretResult(plan, { exitCode, stdout, stderr });
-      const connectorMessage = plan.profile !== 'safe' ? verdict.connectorWouldShow.error : undefined;
-      if (plan.profile !== 'safe' && verdict.stderrHiddenByConnector && toChannel) this.output.writer.note(id, 'The stderr lines above are dropped by the connector (only its trace log sees them).');
-      outcome = { kind: 'exit', exitCode, durationMs: Date.now() - startedAt.getTime(), connectorMessage };
       record.exitCode = exitCode;
-      record.connectorError = connectorMessage;
-      record.state = verdict.ok && exitCode === 0 ? 'succeeded' : 'failed';
+      if (run.persistent) {
+        // The loop's marker and the error after it never reach the stream: the verdict comes from the loop.
+        const result = await run.persistent;
+        const verdict = persistentVerdict({ ...result, message: result.message && clean(result.message), connectorError: result.connectorError && clean(result.connectorError) }, plan);
+        for (const note of verdict.notes) {
+          if (toChannel) this.output.writer.note(id, note);
+          active.terminal?.note(note);
+        }
+        outcome = { kind: 'exit', exitCode, durationMs: Date.now() - startedAt.getTime(), connectorMessage: verdict.connectorMessage, detail: verdict.detail };
+        record.connectorError = verdict.connectorMessage ?? verdict.detail;
+        record.loopOutcome = result.outcome;
+        record.newLoop = result.newLoop;
+        record.state = verdict.ok ? 'succeeded' : 'failed';
+      } else {
+        const verdict = interpretResult(plan, { exitCode, stdout, stderr });
+        const connectorMessage = plan.profile !== 'safe' ? verdict.connectorWouldShow.error : undefined;
+        if (plan.profile !== 'safe' && verdict.stderrHiddenByConnector && toChannel) this.output.writer.note(id, 'The stderr lines above are dropped by the connector (only its trace log sees them).');
+        outcome = { kind: 'exit', exitCode, durationMs: Date.now() - startedAt.getTime(), connectorMessage };
+        record.connectorError = connectorMessage;
+        record.state = verdict.ok && exitCode === 0 ? 'succeeded' : 'failed';
+      }
     } catch (err) {
       failure = err;
       if (err instanceof CancelledError || (active.abort.signal.aborted && !(err instanceof TimeoutError))) {
@@ -288,10 +314,41 @@ export class Runner implements vscode.Disposable {
     this.log.info(text);
   }
 
-  /** A host's settings changed or it was removed: drop its idle session. */
+  /** A host's settings changed or it was removed: drop its idle session (and so its loops). */
   async forgetHost(hostId: string): Promise<void> {
     await this.pool.closeHost(hostId);
     this.known.delete(hostId);
+    this.changeEmitter.fire();
+  }
+
+  /** The powerhell/exchange loops kept in the hosts' pooled sessions. */
+  loops(): LoopInfo[] {
+    const out: LoopInfo[] = [];
+    for (const hostId of this.pool.keptHosts()) {
+      const kept = this.pool.kept(hostId);
+      if (!kept) continue;
+      for (const l of persistentLoops(kept.resource)) out.push({ hostId, language: l.kind, profile: l.profile, state: l.state });
+    }
+    return out;
+  }
+
+  /** Hosts with a loop up (variables that Reset Session would drop). */
+  hostsWithLoops(): Set<string> {
+    return new Set(this.loops().filter((l) => l.state !== 'stopped').map((l) => l.hostId));
+  }
+
+  /**
+   * Reset Session: ends the host's powerhell/exchange loops; the next run starts
+   * a new loop without earlier variables. Refused while a run uses the session.
+   */
+  async resetSession(hostId: string): Promise<{ reset: number } | { busy: RunRecord[] }> {
+    const kept = this.pool.kept(hostId);
+    if (!kept) return { reset: 0 };
+    if (kept.busy) return { busy: this.activeRuns.filter((r) => r.hostId === hostId) };
+    const reset = await resetPersistentSessions(kept.resource);
+    this.log.info(`Reset Session on ${this.store.registry.get(hostId)?.name ?? hostId}: ${reset} PowerShell loop(s) ended.`);
+    this.changeEmitter.fire();
+    return { reset };
   }
 
   async shutdown(): Promise<void> {
@@ -305,5 +362,20 @@ export class Runner implements vscode.Disposable {
     void this.pool.closeAll();
     this.changeEmitter.dispose();
   }
+}
+
+/** What Preview Command needs to show this request's plan (not the host's defaults). */
+export interface PreviewArgument {
+  hostId: string;
+  language: Language;
+  style: ArgumentStyle;
+  profile: ProfileName;
+  args: NamedArgument[];
+  code: string;
+  source: string;
+}
+
+function previewArgument(req: RunRequest): PreviewArgument {
+  return { hostId: req.host.id, language: req.language, style: req.style, profile: req.profile, args: req.args, code: req.code, source: req.source };
 }
 
