@@ -223,7 +223,7 @@ export class PowerhellSession {
     this.idleShell = undefined;
     await Promise.all([
       loop ? this.dropLoop(loop) : undefined,
-      idle ? this.session.deleteShell(idle, { deadline: Date.now() + CLEANUP_MS }).catch(() => undefined) : undefined,
+      idle ? this.session.disposeShell(idle, Date.now() + CLEANUP_MS).catch(() => undefined) : undefined,
     ]);
   }
 
@@ -233,8 +233,8 @@ export class PowerhellSession {
     loop.teardown ??= (async () => {
       const ctl: Control = { deadline: Date.now() + CLEANUP_MS };
       if (loop.command && !loop.ended) await loop.command.signal('terminate', ctl).catch(() => undefined);
-      // A failed Delete leaves the shell in the session's list: WinrmSession.close() tries again.
-      await this.session.deleteShell(loop.shell, ctl).catch(() => undefined);
+      // Retried on fresh connections; a shell every try failed for stays listed for close().
+      await this.session.disposeShell(loop.shell, ctl.deadline).catch(() => undefined);
     })();
     return loop.teardown;
   }
@@ -331,12 +331,18 @@ export class PowerhellSession {
     }
   }
 
+  // A Create is not aborted on cancel: the host may already have made the shell,
+  // and an aborted reply would leave it unnamed. Only the deadline bounds it.
+  private openLoopShell(run: RunState): Promise<WinrsShell> {
+    return this.session.openShell({ codepage: this.spec.shell.codepage, noProfile: this.spec.shell.noProfile }, { deadline: run.ctl.deadline });
+  }
+
   /** Starts the loop command and reads to its first prompt; stderr streams to the caller. */
   private async *start(run: RunState): AsyncGenerator<TextChunk, { ready: true; loop: Loop } | { ready: false; exitCode: number; stdout: string }> {
     let shell = this.idleShell;
     this.idleShell = undefined;
     let reused = shell !== undefined && !shell.isDeleted;
-    if (!reused) shell = await this.session.openShell({ codepage: this.spec.shell.codepage, noProfile: this.spec.shell.noProfile }, run.ctl);
+    if (!reused) shell = await this.openLoopShell(run);
     const loop: Loop = {
       shell: shell!, command: undefined, ended: false, exitCode: undefined,
       decoders: { stdout: createStreamDecoder(this.spec.shell.codepage), stderr: createStreamDecoder(this.spec.shell.codepage) },
@@ -351,7 +357,7 @@ export class PowerhellSession {
       // A kept shell the host lost (idle timeout, restart): nothing ran, a new shell is safe.
       if (!(reused && err instanceof WsmanFaultError && err.isShellGone)) throw err;
       this.session.forgetShell(loop.shell);
-      loop.shell = await this.session.openShell({ codepage: this.spec.shell.codepage, noProfile: this.spec.shell.noProfile }, run.ctl);
+      loop.shell = await this.openLoopShell(run);
       reused = false;
       loop.command = await loop.shell.start(this.spec.command, this.spec.arguments, startOptions);
     }
