@@ -3,12 +3,13 @@
 // envelopes (only the MessageID changes), a regex to find the streams and
 // Buffer.from(base64). No XML parsing, no checks beyond what it needs to loop.
 // It runs in its own process; stdout gets one JSON line.
-//   node out/bench/floor.js '{"url":...,"user":...,"password":...,"command":...,"args":[...]}'
+//   node out/bench/floor.js '{"mode":"stream"|"latency"|"ttfb","url":...,"user":...,"password":...,"command":...,"args":[...]}'
 import { randomUUID } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
 import { ACTION, COMMAND_STATE, NS, RESOURCE } from '../src/core/wsman/namespaces';
 
 interface FloorJob {
+  mode?: 'stream' | 'latency' | 'ttfb';
   url: string;
   user: string;
   password: string;
@@ -16,6 +17,8 @@ interface FloorJob {
   args: string[];
   codepage?: number;
   maxEnvelopeSize?: number;
+  /** latency: timed runs in one reused shell. */
+  runs?: number;
 }
 
 /** One kept-alive HTTP connection that posts a body and returns the reply body. */
@@ -78,24 +81,34 @@ function header(url: string, action: string, messageId: string, selectors: strin
 const escape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 const uuid = () => `uuid:${randomUUID().toUpperCase()}`;
 
-async function runOnce(http: RawHttp, job: FloorJob, command: string, args: string[]) {
-  const maxEnv = job.maxEnvelopeSize ?? 153_600;
-  const started = performance.now();
+async function createShell(http: RawHttp, job: FloorJob): Promise<string> {
   const create = await http.post(header(job.url, ACTION.create, uuid(), '',
-    `<w:OptionSet><w:Option Name="WINRS_NOPROFILE">FALSE</w:Option><w:Option Name="WINRS_CODEPAGE">${job.codepage ?? 437}</w:Option></w:OptionSet>`, maxEnv) +
+    `<w:OptionSet><w:Option Name="WINRS_NOPROFILE">FALSE</w:Option><w:Option Name="WINRS_CODEPAGE">${job.codepage ?? 437}</w:Option></w:OptionSet>`, maxEnv(job)) +
     `<s:Body><rsp:Shell><rsp:InputStreams>stdin</rsp:InputStreams><rsp:OutputStreams>stdout stderr</rsp:OutputStreams></rsp:Shell></s:Body></s:Envelope>`);
   const shellId = /Name="ShellId">([^<]+)</.exec(create.body.toString('latin1'))?.[1];
   if (!shellId) throw new Error(`no shell: ${create.status} ${create.body.toString().slice(0, 300)}`);
-  const selectors = `<w:SelectorSet><w:Selector Name="ShellId">${shellId}</w:Selector></w:SelectorSet>`;
+  return shellId;
+}
+
+const maxEnv = (job: FloorJob) => job.maxEnvelopeSize ?? 153_600;
+const selectorsOf = (shellId: string) => `<w:SelectorSet><w:Selector Name="ShellId">${shellId}</w:Selector></w:SelectorSet>`;
+
+async function deleteShell(http: RawHttp, job: FloorJob, shellId: string): Promise<void> {
+  await http.post(header(job.url, ACTION.delete, uuid(), selectorsOf(shellId), '', maxEnv(job)) + '<s:Body/></s:Envelope>');
+}
+
+/** Command, then Receive until Done; counts the decoded stream bytes. */
+async function runCommand(http: RawHttp, job: FloorJob, shellId: string, command: string, args: string[], started: number, arrivals?: { at: number; text: string }[]) {
+  const selectors = selectorsOf(shellId);
   const cmd = await http.post(header(job.url, ACTION.command, uuid(), selectors,
-    '<w:OptionSet><w:Option Name="WINRS_CONSOLEMODE_STDIN">TRUE</w:Option><w:Option Name="WINRS_SKIP_CMD_SHELL">FALSE</w:Option></w:OptionSet>', maxEnv) +
+    '<w:OptionSet><w:Option Name="WINRS_CONSOLEMODE_STDIN">TRUE</w:Option><w:Option Name="WINRS_SKIP_CMD_SHELL">FALSE</w:Option></w:OptionSet>', maxEnv(job)) +
     `<s:Body><rsp:CommandLine><rsp:Command>${escape(command)}</rsp:Command>${args.map((a) => `<rsp:Arguments>${escape(a)}</rsp:Arguments>`).join('')}</rsp:CommandLine></s:Body></s:Envelope>`);
   const commandId = /CommandId>([^<]+)</.exec(cmd.body.toString('latin1'))?.[1];
   if (!commandId) throw new Error(`no command: ${cmd.status} ${cmd.body.toString().slice(0, 300)}`);
 
   // The Receive envelope is built once; each request only gets a fresh MessageID.
   const MARK = 'uuid:00000000-0000-0000-0000-000000000000';
-  const [pre, post] = (header(job.url, ACTION.receive, MARK, selectors, '<w:OptionSet><w:Option Name="WSMAN_CMDSHELL_OPTION_KEEPALIVE">TRUE</w:Option></w:OptionSet>', maxEnv) +
+  const [pre, post] = (header(job.url, ACTION.receive, MARK, selectors, '<w:OptionSet><w:Option Name="WSMAN_CMDSHELL_OPTION_KEEPALIVE">TRUE</w:Option></w:OptionSet>', maxEnv(job)) +
     `<s:Body><rsp:Receive><rsp:DesiredStream CommandId="${commandId}">stdout stderr</rsp:DesiredStream></rsp:Receive></s:Body></s:Envelope>`).split(MARK);
   const streamRe = /<(?:\w+:)?Stream Name="(std\w+)"[^>]*>([^<]*)</g;
   const bytes = { stdout: 0, stderr: 0 };
@@ -113,13 +126,22 @@ async function runOnce(http: RawHttp, job: FloorJob, command: string, args: stri
     for (let m = streamRe.exec(text); m; m = streamRe.exec(text)) {
       if (m[2].length === 0) continue;
       const data = Buffer.from(m[2], 'base64');
+      arrivals?.push({ at: performance.timeOrigin + performance.now(), text: data.toString('utf8') });
       bytes[m[1] === 'stderr' ? 'stderr' : 'stdout'] += data.length;
       firstByteMs ??= performance.now() - started;
     }
     if (text.includes(COMMAND_STATE.done)) break;
   }
-  await http.post(header(job.url, ACTION.delete, uuid(), selectors, '', maxEnv) + '<s:Body/></s:Envelope>');
-  return { ms: performance.now() - started, bytes: bytes.stdout, stderrBytes: bytes.stderr, receives, firstByteMs };
+  return { bytes: bytes.stdout, stderrBytes: bytes.stderr, receives, firstByteMs };
+}
+
+/** A shell per run, as run_cmd does: Create, Command, Receive..., Delete. */
+async function runOnce(http: RawHttp, job: FloorJob, command: string, args: string[]) {
+  const started = performance.now();
+  const shellId = await createShell(http, job);
+  const r = await runCommand(http, job, shellId, command, args, started);
+  await deleteShell(http, job, shellId);
+  return { ms: performance.now() - started, ...r };
 }
 
 async function main(): Promise<void> {
@@ -127,16 +149,40 @@ async function main(): Promise<void> {
   const http = new RawHttp(new URL(job.url), `Basic ${Buffer.from(`${job.user}:${job.password}`).toString('base64')}`);
   // Untimed warm-up (connection, compiled code), as every benchmark client does.
   await runOnce(http, job, 'hostname', []);
+  if (job.mode === 'ttfb') {
+    // When each chunk of a slow command reached this client (wall clock, sub-ms).
+    const arrivals: { at: number; text: string }[] = [];
+    const shellId = await createShell(http, job);
+    await runCommand(http, job, shellId, job.command, job.args, performance.now(), arrivals);
+    await deleteShell(http, job, shellId);
+    http.close();
+    process.stdout.write(`${JSON.stringify({ arrivals })}\n`);
+    return;
+  }
+  if (job.mode === 'latency') {
+    // Many runs of a tiny command in one reused shell: the host's own cost per command.
+    const shellId = await createShell(http, job);
+    const times: number[] = [];
+    const started = performance.now();
+    for (let i = 0; i < (job.runs ?? 200); i++) {
+      const t = performance.now();
+      await runCommand(http, job, shellId, job.command, job.args, t);
+      times.push(performance.now() - t);
+    }
+    const totalMs = performance.now() - started;
+    await deleteShell(http, job, shellId);
+    http.close();
+    process.stdout.write(`${JSON.stringify({ runs: times.length, totalMs, times })}\n`);
+    return;
+  }
   const rssBefore = process.memoryUsage().rss;
   const cpu = process.cpuUsage();
   const result = await runOnce(http, job, job.command, job.args);
   const used = process.cpuUsage(cpu);
-  const cpuMs = (used.user + used.system) / 1000;
-  const sysMs = used.system / 1000;
   // maxRSS is the process's peak, in KiB.
   const peakRss = process.resourceUsage().maxRSS * 1024;
   http.close();
-  process.stdout.write(`${JSON.stringify({ ...result, cpuMs, sysMs, rssBefore, peakRss })}\n`);
+  process.stdout.write(`${JSON.stringify({ ...result, cpuMs: (used.user + used.system) / 1000, sysMs: used.system / 1000, rssBefore, peakRss })}\n`);
 }
 
 main().catch((e) => {

@@ -168,15 +168,18 @@ interface Latency { runs: number; totalMs: number; times: number[] }
 async function latency(target: Target, runs: number, rounds: number) {
   const job = { mode: 'latency', command: 'hostname', args: [] as string[], runs };
   const res = await alternate<Latency>(rounds, {
+    floor: () => floor(target, { ...job, mode: 'latency' }) as unknown as Promise<Latency>,
     reused: () => ours<Latency>(target, { ...job, reuseShell: true }),
     perRun: () => ours<Latency>(target, { ...job, reuseShell: false }),
     pywinrm: () => pywinrm<Latency>(target, job),
   }, `latency ${runs} x hostname`);
   const summary = (v: Latency[]) => {
     const times = v.flatMap((r) => r.times);
-    return { runs: times.length, medianMs: median(times), p95Ms: percentile(times, 95), meanMs: v.reduce((a, r) => a + r.totalMs, 0) / times.length };
+    // The later half of each process's runs: compiled code, no start-up effects.
+    const later = v.flatMap((r) => r.times.slice(Math.floor(r.times.length / 2)));
+    return { runs: times.length, medianMs: median(times), p95Ms: percentile(times, 95), meanMs: v.reduce((a, r) => a + r.totalMs, 0) / times.length, laterMedianMs: median(later) };
   };
-  return { command: 'hostname', reused: summary(res.reused), perRun: summary(res.perRun), pywinrm: summary(res.pywinrm) };
+  return { command: 'hostname', floor: summary(res.floor), reused: summary(res.reused), perRun: summary(res.perRun), pywinrm: summary(res.pywinrm) };
 }
 
 // ---------------------------------------------------------------------------------
@@ -192,23 +195,37 @@ async function ttfb(rounds: number) {
     let sends: number[] = [];
     host.setHooks({
       onReply(info, reply) {
-        if (info.action === ACTION.receive && /Name="stdout"[^>]*>[^<]/.test(reply.soap)) sends.push(now());
+        // Only replies that carry the command's lines (a client's warm-up output is not one).
+        const data = info.action === ACTION.receive ? /Name="stdout"[^>]*>([^<]+)</.exec(reply.soap)?.[1] : undefined;
+        if (data && Buffer.from(data, 'base64').toString('latin1').startsWith('line')) sends.push(now());
       },
     });
     const args = ['lines', '--count', '2', '--interval-ms', '1000', '--text', 'line'];
     const job = { mode: 'ttfb', command: 'winrm-test', args };
     const firstLatency: number[] = [];
+    const secondLatency: number[] = [];
     const gap: number[] = [];
     const rtts: number[] = [];
     const py: number[] = [];
+    const floorFirst: number[] = [];
+    const floorSecond: number[] = [];
     const clients: Record<string, () => Promise<Arrivals>> = {
       ours: async () => {
         sends = [];
         const r = await ours<Arrivals>(target, job);
         if (sends.length < 2 || r.arrivals.length < 2 || !r.arrivals[0].text.startsWith('line 1')) throw new Error(`ttfb: unexpected ${brief(r)} / ${sends.length} sends`);
         firstLatency.push(r.arrivals[0].at - sends[0]);
+        secondLatency.push(r.arrivals[1].at - sends[1]);
         gap.push(r.arrivals[1].at - r.arrivals[0].at);
         rtts.push(...(r.rtts ?? []));
+        return r;
+      },
+      floor: async () => {
+        sends = [];
+        const r = (await floor(target, job)) as unknown as Arrivals;
+        if (sends.length < 2 || r.arrivals.length < 2) throw new Error(`ttfb floor: unexpected ${brief(r)}`);
+        floorFirst.push(r.arrivals[0].at - sends[0]);
+        floorSecond.push(r.arrivals[1].at - sends[1]);
         return r;
       },
       pywinrm: async () => {
@@ -227,6 +244,9 @@ async function ttfb(rounds: number) {
       receiveRttMs: median(rtts),
       firstLineMs: median(firstLatency),
       firstLineMaxMs: Math.max(...firstLatency),
+      secondLineMs: median(secondLatency),
+      floorFirstLineMs: median(floorFirst),
+      floorSecondLineMs: median(floorSecond),
       lineGapMs: median(gap),
       pywinrmFirstLineMs: median(py),
     };
@@ -238,7 +258,7 @@ async function ttfb(rounds: number) {
 
 function memoryFrom(raw: Record<string, Stream[]>, sizeMb: number) {
   const growth = (v: Stream[] | undefined) => (v && v.length ? median(v.map((r) => (r.peakRss! - r.rssBefore!) / MB)) : undefined);
-  return { sizeMb, oursMb: growth(raw.library), pywinrmMb: growth(raw.pywinrm) };
+  return { sizeMb, oursMb: growth(raw.library), floorMb: growth(raw.floor), pywinrmMb: growth(raw.pywinrm) };
 }
 
 // ---------------------------------------------------------------------------------
@@ -271,10 +291,10 @@ async function main(): Promise<void> {
     }
     if (wants('memory') && !results.memory) {
       // --quick (or no throughput run): one 256 MB run of ours only.
-      const m = await throughput(target, 256, 1, ['library']);
+      const m = await throughput(target, 256, 1, ['floor', 'library']);
       results.memory = memoryFrom(m.raw, 256);
     }
-    if (wants('latency')) results.latency = await latency(target, quick ? 50 : 100, quick ? 1 : 2);
+    if (wants('latency')) results.latency = await latency(target, quick ? 100 : 200, quick ? 1 : 2);
   });
   if (wants('ttfb')) results.ttfb = await ttfb(quick ? 2 : 3);
   if (wants('ntlm')) {
