@@ -2,15 +2,21 @@
 // output from the test host. Raw HTTP/1.1 keep-alive on one socket, pre-built
 // envelopes (only the MessageID changes), a regex to find the streams and
 // Buffer.from(base64). No XML parsing, no checks beyond what it needs to loop.
+// With NTLM, our provider authenticates the socket and seals/unseals each body:
+// work every client must do, so it belongs to the floor.
 // It runs in its own process; stdout gets one JSON line.
 //   node out/bench/floor.js '{"mode":"stream"|"latency"|"ttfb","url":...,"user":...,"password":...,"command":...,"args":[...]}'
 import { randomUUID } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
+import type { AuthSession, HttpReply } from '../src/core/auth/types';
+import { createNtlmProvider } from '../src/core/auth/ntlm-provider';
 import { ACTION, COMMAND_STATE, NS, RESOURCE } from '../src/core/wsman/namespaces';
 
 interface FloorJob {
   mode?: 'stream' | 'latency' | 'ttfb';
   url: string;
+  /** basic (default), or ntlm with sealing done by our NTLM provider (as any client must). */
+  auth?: 'basic' | 'ntlm';
   user: string;
   password: string;
   command: string;
@@ -21,28 +27,41 @@ interface FloorJob {
   runs?: number;
 }
 
-/** One kept-alive HTTP connection that posts a body and returns the reply body. */
+/** One kept-alive HTTP connection that posts a body and returns the reply. */
 class RawHttp {
   private readonly socket: Socket;
   private chunks: Buffer[] = [];
   private have = 0;
-  private waiting: ((b: { status: number; body: Buffer }) => void) | undefined;
+  private waiting: ((b: HttpReply) => void) | undefined;
   private failed: ((e: Error) => void) | undefined;
   private readonly head: string;
+  /** Basic: the Authorization header for every request. NTLM: the sealing session after the handshake. */
+  auth: AuthSession | undefined;
 
-  constructor(readonly url: URL, authorization: string) {
+  constructor(readonly url: URL, authorization: string | undefined) {
     this.socket = connect(Number(url.port), url.hostname);
     this.socket.setNoDelay(true);
-    this.head = `POST ${url.pathname} HTTP/1.1\r\nHost: ${url.host}\r\nAuthorization: ${authorization}\r\nContent-Type: application/soap+xml;charset=UTF-8\r\nContent-Length: `;
+    this.head = `POST ${url.pathname} HTTP/1.1\r\nHost: ${url.host}\r\n${authorization ? `Authorization: ${authorization}\r\n` : ''}`;
     this.socket.on('data', (d: Buffer) => { this.chunks.push(d); this.have += d.length; this.tryComplete(); });
     this.socket.on('error', (e) => this.failed?.(e));
   }
 
-  post(body: string): Promise<{ status: number; body: Buffer }> {
+  /** A SOAP request; sealed and unsealed when an NTLM session is set. */
+  async post(soap: string): Promise<{ status: number; body: Buffer }> {
+    if (!this.auth) return this.send({ 'Content-Type': 'application/soap+xml;charset=UTF-8' }, Buffer.from(soap));
+    const { body, contentType } = this.auth.wrap(Buffer.from(soap));
+    const reply = await this.send({ 'Content-Type': contentType }, body);
+    return { status: reply.status, body: this.auth.unwrap(reply) };
+  }
+
+  send(headers: Record<string, string>, body: Buffer): Promise<HttpReply> {
     return new Promise((resolve, reject) => {
       this.waiting = resolve;
       this.failed = reject;
-      this.socket.write(`${this.head}${Buffer.byteLength(body)}\r\n\r\n${body}`);
+      let head = this.head;
+      for (const [k, v] of Object.entries(headers)) head += `${k}: ${v}\r\n`;
+      this.socket.write(`${head}Content-Length: ${body.length}\r\n\r\n`);
+      this.socket.write(body);
     });
   }
 
@@ -55,6 +74,14 @@ class RawHttp {
     const head = first.toString('latin1', 0, end);
     const length = Number(/\r\ncontent-length:\s*(\d+)/i.exec(head)?.[1] ?? 0);
     if (this.have < end + 4 + length) return;
+    const headers: HttpReply['headers'] = {};
+    for (const line of head.split('\r\n').slice(1)) {
+      const colon = line.indexOf(':');
+      const name = line.slice(0, colon).trim().toLowerCase();
+      const value = line.slice(colon + 1).trim();
+      if (name === 'www-authenticate') headers[name] = [...((headers[name] as string[] | undefined) ?? []), value];
+      else headers[name] = value;
+    }
     const status = Number(head.slice(9, 12));
     const body = first.subarray(end + 4, end + 4 + length);
     const rest = first.subarray(end + 4 + length);
@@ -62,7 +89,7 @@ class RawHttp {
     this.have = rest.length;
     const resolve = this.waiting;
     this.waiting = undefined;
-    resolve({ status, body });
+    resolve({ status, headers, body });
   }
 
   close(): void {
@@ -146,7 +173,12 @@ async function runOnce(http: RawHttp, job: FloorJob, command: string, args: stri
 
 async function main(): Promise<void> {
   const job = JSON.parse(process.argv[2]) as FloorJob;
-  const http = new RawHttp(new URL(job.url), `Basic ${Buffer.from(`${job.user}:${job.password}`).toString('base64')}`);
+  const url = new URL(job.url);
+  const http = new RawHttp(url, job.auth === 'ntlm' ? undefined : `Basic ${Buffer.from(`${job.user}:${job.password}`).toString('base64')}`);
+  if (job.auth === 'ntlm') {
+    const provider = createNtlmProvider({ credentials: { user: job.user, password: job.password }, encryption: 'always' });
+    http.auth = await provider.handshake((req) => http.send(req.headers, req.body), { tls: false, hostname: url.hostname, peerCertificate: () => undefined }, new AbortController().signal);
+  }
   // Untimed warm-up (connection, compiled code), as every benchmark client does.
   await runOnce(http, job, 'hostname', []);
   if (job.mode === 'ttfb') {

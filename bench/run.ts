@@ -5,7 +5,7 @@
 // Every client runs in its own process (the host runs in this one and idles while a
 // client works), clients alternate within each round, and the tables show medians.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { ACTION } from '../src/core/wsman/namespaces';
@@ -66,7 +66,7 @@ function ours<T = Record<string, number>>(target: Target, job: Record<string, un
   return runChild(process.execPath, [join(root, 'out/bench/client.js'), JSON.stringify({ url: target.url, auth: target.auth, user: target.user ?? USER, password: PASSWORD, ...job })]).then((r) => lastJson<T>(r));
 }
 function floor(target: Target, job: Record<string, unknown>): Promise<Record<string, number>> {
-  return runChild(process.execPath, [join(root, 'out/bench/floor.js'), JSON.stringify({ url: target.url, auth: target.auth, user: USER, password: PASSWORD, ...job })]).then((r) => lastJson(r));
+  return runChild(process.execPath, [join(root, 'out/bench/floor.js'), JSON.stringify({ url: target.url, auth: target.auth, user: target.user ?? USER, password: PASSWORD, ...job })]).then((r) => lastJson(r));
 }
 function pywinrm<T = Record<string, number>>(target: Target, job: Record<string, unknown>): Promise<T> {
   const env = { ...process.env };
@@ -117,10 +117,38 @@ async function withHost<T>(options: TestHostOptions, f: (host: TestHost) => Prom
   }
 }
 
+/** CPU ms used so far by this process's children whose command line contains `match` (Linux /proc). */
+function childrenCpuMs(match: string): number {
+  let total = 0;
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      if (!readFileSync(`/proc/${pid}/cmdline`, 'latin1').includes(match)) continue;
+      const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(f[1]) !== process.pid) continue;
+      total += ((Number(f[11]) + Number(f[12])) * 1000) / 100; // utime + stime, in 100 Hz ticks
+    } catch { /* gone */ }
+  }
+  return total;
+}
+
+/** Runs `f` and adds how busy the host side (this process, plus the NTLM sidecar if any) was meanwhile. */
+async function withHostCpu<R extends { ms: number }>(f: () => Promise<R>): Promise<R & { hostBusy: number }> {
+  const cpu = process.cpuUsage();
+  const sidecar = childrenCpuMs('acceptor.py');
+  const started = performance.now();
+  const r = await f();
+  const wall = performance.now() - started;
+  const used = process.cpuUsage(cpu);
+  const hostMs = (used.user + used.system) / 1000 + (childrenCpuMs('acceptor.py') - sidecar);
+  return { ...r, hostBusy: hostMs / wall };
+}
+
 // ---------------------------------------------------------------------------------
 // (1) Output throughput
 
-type Stream = { bytes: number; ms: number; receives?: number; rssBefore?: number; peakRss?: number };
+type Stream = { bytes: number; ms: number; cpuMs?: number; receives?: number; rssBefore?: number; peakRss?: number; hostBusy?: number };
 
 async function throughput(target: Target, sizeMb: number, rounds: number, clientsWanted: string[]): Promise<{ figure: Throughput; raw: Record<string, Stream[]> }> {
   const n = sizeMb * MB;
@@ -130,15 +158,18 @@ async function throughput(target: Target, sizeMb: number, rounds: number, client
     return r;
   };
   const all: Record<string, () => Promise<Stream>> = {
-    floor: () => floor(target, { command: 'winrm-test', args }).then((r) => check('floor')(r as Stream)),
-    library: () => ours<Stream>(target, { mode: 'stream', command: 'winrm-test', args }).then(check('library')),
-    cli: () => cli(target, `winrm-test ${args.join(' ')}`).then(check('cli')),
-    pywinrm: () => pywinrm<Stream>(target, { mode: 'stream', command: 'winrm-test', args }).then(check('pywinrm')),
+    floor: () => withHostCpu(() => floor(target, { command: 'winrm-test', args }).then((r) => check('floor')(r as Stream))),
+    library: () => withHostCpu(() => ours<Stream>(target, { mode: 'stream', command: 'winrm-test', args }).then(check('library'))),
+    cli: () => withHostCpu(() => cli(target, `winrm-test ${args.join(' ')}`).then(check('cli'))),
+    pywinrm: () => withHostCpu(() => pywinrm<Stream>(target, { mode: 'stream', command: 'winrm-test', args }).then(check('pywinrm'))),
   };
   const res = await alternate(rounds, Object.fromEntries(clientsWanted.map((c) => [c, all[c]])), `throughput ${sizeMb} MB ${target.auth ?? 'basic'}`);
   const ms = Object.fromEntries(Object.entries(res).map(([k, v]) => [k, median(v.map((r) => r.ms))]));
   const mbps = Object.fromEntries(Object.entries(ms).map(([k, v]) => [k, sizeMb / (v / 1000)]));
-  return { figure: { sizeMb, auth: target.auth ?? 'basic', rounds, mbps, ms, receives: res.floor?.[0]?.receives }, raw: res };
+  const hostBusy = Object.fromEntries(Object.entries(res).map(([k, v]) => [k, median(v.map((r) => r.hostBusy ?? NaN))]));
+  // The client's own CPU (user + system) over the run's wall time, where the client reports it.
+  const clientBusy = Object.fromEntries(Object.entries(res).filter(([, v]) => v[0]?.cpuMs !== undefined).map(([k, v]) => [k, median(v.map((r) => r.cpuMs! / r.ms))]));
+  return { figure: { sizeMb, auth: target.auth ?? 'basic', rounds, mbps, ms, hostBusy, clientBusy, receives: res.floor?.[0]?.receives }, raw: res };
 }
 
 /** The same output with NTLM and message encryption: gss-ntlmssp seals the host's side. */
@@ -154,7 +185,7 @@ async function ntlmThroughput(sizeMb: number, rounds: number, notes: string[]): 
       // Unsealed requests over HTTP are refused, as a default Windows host does: every client must encrypt.
       allowUnencrypted: false,
       schemes: (ctx) => [ntlmScheme({ sidecar, offer: () => ([] as string[]).concat(ctx.unauthorized().headers['WWW-Authenticate'] ?? []) })],
-    }, async (host) => (await throughput({ url: host.url, auth: 'ntlm', user: `LAB\\${USER}` }, sizeMb, rounds, ['library', 'cli', 'pywinrm'])).figure);
+    }, async (host) => (await throughput({ url: host.url, auth: 'ntlm', user: `LAB\\${USER}` }, sizeMb, rounds, ['floor', 'library', 'cli', 'pywinrm'])).figure);
   } finally {
     await sidecar.close();
   }
