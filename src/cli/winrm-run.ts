@@ -3,10 +3,10 @@
 // same core the extension uses. Exit status: the remote exit code (0-254; larger
 // or negative codes become 254 with a note), 255 for any client-side error.
 import { readFileSync } from 'node:fs';
-import { extname } from 'node:path';
 import { supportedSchemes } from '../core/auth';
 import type { AuthScheme, EncryptionMode } from '../core/auth/types';
 import { CancelledError, ConfigError, describeError } from '../core/errors';
+import { detectLanguage, scriptTextOf } from '../core/format/language';
 import { formatPreview, parseArgumentAssignments, planLaunch, type ArgumentStyle, type Language, type LaunchPlan, type ProfileName, type ScriptArgument } from '../core/launch';
 import { closePersistentSessions, runScript } from '../core/run-script';
 import { WinrmSession } from '../core/session';
@@ -107,16 +107,15 @@ export function parseCli(argv: string[]): CliOptions | 'help' {
 export function languageFor(o: CliOptions): Language {
   if (o.language) return o.language;
   if (o.command !== undefined) return 'cmd';
-  const ext = extname(o.file!).toLowerCase();
-  if (ext === '.ps1' || ext === '.psm1') return 'powershell';
-  if (ext === '.cmd' || ext === '.bat') return 'cmd';
+  const detected = detectLanguage(undefined, o.file);
+  if (detected) return detected;
   throw new ConfigError(`Cannot tell the language of "${o.file}" from its extension.`, 'Pass --language cmd or --language powershell.');
 }
 
 function readScript(o: CliOptions): string {
   if (o.command !== undefined) return o.command;
   try {
-    return readFileSync(o.file!, 'utf8').replace(/^\uFEFF/, '');
+    return scriptTextOf(readFileSync(o.file!, 'utf8'));
   } catch (err) {
     throw new ConfigError(`Cannot read ${o.file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}.`, 'Check the path.');
   }

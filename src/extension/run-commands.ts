@@ -4,7 +4,7 @@
 // editor (unsaved and untitled documents included); the host, style and
 // profile from the host's defaults unless chosen for this run.
 import * as vscode from 'vscode';
-import { RUN_LANGUAGES, detectLanguage, recallRun, rememberRun, summarizeArguments, type NamedArgument, type RunLanguage } from '../core/format';
+import { RUN_LANGUAGES, detectLanguage, recallRun, rememberRun, scriptTextOf, summarizeArguments, type NamedArgument, type RunLanguage } from '../core/format';
 import { ARGUMENT_STYLES, PROFILES, describeAddress, type ArgumentStyle, type HostEntry, type ProfileName } from '../core/hosts';
 import { formatPreview } from '../core/launch';
 import { promptArguments } from './arguments-prompt';
@@ -89,7 +89,7 @@ export class RunCommands implements vscode.Disposable {
         source = `selection of ${shortName} (lines ${sel.start.line + 1}-${sel.end.line + 1})`;
       }
     }
-    code = code.replace(/^\uFEFF/, '');
+    code = scriptTextOf(code);
     if (!code.trim()) {
       void vscode.window.showWarningMessage('Nothing to run: the text is empty.');
       return undefined;
@@ -180,7 +180,7 @@ export class RunCommands implements vscode.Disposable {
     // A whole-file run picks up the file's current text; a selection repeats the same text.
     if (last.wholeFile && last.uri) {
       const doc = vscode.workspace.textDocuments.find((d) => d.uri.toString() === last.uri!.toString());
-      if (doc) request = { ...request, code: doc.getText().replace(/^\uFEFF/, '') };
+      if (doc) request = { ...request, code: scriptTextOf(doc.getText()) };
     }
     const host = this.store.registry.get(request.host.id);
     if (!host) {

@@ -56,3 +56,10 @@ test('language from the file extension first, then the language id', () => {
   assert.equal(detectLanguage(undefined, '/a/b/setup.cmd'), 'cmd');
   assert.equal(detectLanguage('plaintext', 'notes.txt'), undefined);
 });
+
+test('script text drops the byte-order mark and the one final line break editors add', async () => {
+  const { scriptTextOf } = await import('../../src/core/format/language');
+  assert.equal(scriptTextOf('\uFEFFWrite-Output 1\r\n'), 'Write-Output 1');
+  assert.equal(scriptTextOf('a\n\n'), 'a\n');
+  assert.equal(scriptTextOf('a'), 'a');
+});

@@ -24,3 +24,12 @@ export function detectLanguage(languageId: string | undefined, fileName: string 
   if (languageId && BY_LANGUAGE_ID[languageId.toLowerCase()]) return BY_LANGUAGE_ID[languageId.toLowerCase()];
   return undefined;
 }
+
+/**
+ * The script text of a file or editor as the user means it: without a byte-order
+ * mark and without the final line break editors add. That line break would be a
+ * blank line in the powerhell loop's input, which ends a script early there.
+ */
+export function scriptTextOf(text: string): string {
+  return text.replace(/^\uFEFF/, '').replace(/\r?\n$/, '');
+}

@@ -117,8 +117,9 @@ export function parseLoopOutput(text: string, prompt = POWERHELL_PROMPT): LoopOu
 export function blankLineNumbers(scriptText: string): number[] {
   const lines = scriptText.split(/\r?\n/);
   const out: number[] = [];
+  // Framing appends CRLF and the marker, so a final line break is a blank line too.
   lines.forEach((line, i) => {
-    if (line === '' && i < lines.length - 1) out.push(i + 1);
+    if (line === '' && scriptText !== '') out.push(i + 1);
   });
   return out;
 }
