@@ -83,6 +83,8 @@ async function latency(job: Job) {
  */
 async function ttfb(job: Job) {
   const s = session(job);
+  // Untimed warm-up (connection, compiled code), as every benchmark client does.
+  await drain(s.run('hostname', [], { shell: { codepage: job.codepage ?? 437 } }));
   const shell = await s.openShell({ codepage: job.codepage ?? 437 });
   const arrivals: { at: number; text: string }[] = [];
   const command = await shell.start(job.command, job.args);
