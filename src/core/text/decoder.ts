@@ -1,6 +1,7 @@
 // Streaming decoders for WinRS output streams. Output arrives as raw bytes in the
 // shell's code page, cut into Receive chunks at arbitrary byte offsets, so each
 // stream needs its own stateful decoder that carries partial characters over.
+import { isAscii } from 'node:buffer';
 import * as iconv from 'iconv-lite';
 import { ConfigError } from '../errors';
 
@@ -56,10 +57,31 @@ export function createStreamDecoder(codepage: number): StreamDecoder {
     throw new ConfigError(`Code page ${codepage} is not supported.`, codepageHint);
   }
   const decoder = iconv.getDecoder(encoding);
+  // OEM and ANSI code pages decode byte by byte in JS and build a UTF-16 string; an
+  // all-ASCII chunk (most output) decodes the same as Latin-1, which is a copy.
+  const ascii = isAsciiTransparentSingleByte(encoding);
   return {
-    write: (bytes) => (bytes.length === 0 ? '' : decoder.write(bytes)),
+    write: (bytes) => (bytes.length === 0 ? '' : ascii && isAscii(bytes) ? bytes.toString('latin1') : decoder.write(bytes)),
     end: () => decoder.end() ?? '',
   };
+}
+
+const asciiTransparent = new Map<string, boolean>();
+
+/**
+ * True when the code page maps 0x00-0x7F to ASCII and every byte is one character on
+ * its own (a single-byte code page: its decoder keeps no state between chunks).
+ */
+function isAsciiTransparentSingleByte(encoding: string): boolean {
+  let known = asciiTransparent.get(encoding);
+  if (known === undefined) {
+    const low = Buffer.alloc(128);
+    for (let i = 0; i < 128; i++) low[i] = i;
+    known = iconv.decode(low, encoding) === low.toString('latin1');
+    for (let b = 0x80; known && b <= 0xff; b++) known = iconv.getDecoder(encoding).write(Buffer.of(b)).length === 1;
+    asciiTransparent.set(encoding, known);
+  }
+  return known;
 }
 
 const codepageHint =
