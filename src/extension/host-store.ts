@@ -64,13 +64,19 @@ export class HostStore implements vscode.Disposable {
     return folder ? vscode.Uri.joinPath(folder, WORKSPACE_HOSTS_FILE) : undefined;
   }
 
-  /** Reads the host's CA file (relative paths of team hosts are relative to their folder). */
-  async readCaPem(host: HostEntry): Promise<string | undefined> {
+  /** The host's CA file (relative paths of team hosts are relative to their folder). */
+  caFileUri(host: HostEntry): vscode.Uri | undefined {
     const file = host.tls?.caFile;
     if (!file) return undefined;
     const base = host.source === 'workspace' ? this.origin.get(host.id) : undefined;
     const isAbsolute = /^([a-zA-Z]:[\\/]|[\\/])/.test(file);
-    const uri = isAbsolute || !base ? vscode.Uri.file(file) : vscode.Uri.joinPath(base, file);
+    return isAbsolute || !base ? vscode.Uri.file(file) : vscode.Uri.joinPath(base, file);
+  }
+
+  /** Reads the host's CA file (see caFileUri). */
+  async readCaPem(host: HostEntry): Promise<string | undefined> {
+    const uri = this.caFileUri(host);
+    if (!uri) return undefined;
     try {
       return new TextDecoder().decode(await vscode.workspace.fs.readFile(uri));
     } catch (err) {

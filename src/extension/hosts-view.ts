@@ -150,6 +150,9 @@ export class HostsView implements vscode.TreeDataProvider<Node>, vscode.Disposab
     const host = await this.resolve(node, 'Duplicate which host?');
     if (!host) return;
     const copy = await this.store.registry.duplicate(host.id);
+    // A team host's relative CA file is relative to its folder; the copy is a user host, which has none.
+    const ca = this.store.caFileUri(host);
+    if (copy.tls?.caFile && ca && ca.fsPath !== copy.tls.caFile) await this.store.registry.update({ ...copy, tls: { ...copy.tls, caFile: ca.fsPath } });
     void vscode.window.showInformationMessage(`Host "${copy.name}" added as a copy of "${host.name}".`);
   }
 

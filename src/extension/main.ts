@@ -78,6 +78,8 @@ export interface WinrmTestApi {
   whenIdle(): Promise<void>;
   /** Host ids and names, as the tree shows them. */
   hosts(): { id: string; name: string; url: string; source: string }[];
+  /** Whether SecretStorage holds a password for the host id (never the password itself). */
+  hasPassword(hostId: string): Promise<boolean>;
   /** powerhell/exchange loops kept in the hosts' sessions (state 'running' | 'busy' | 'stopped'). */
   loops(): LoopInfo[];
 }
@@ -110,6 +112,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<WinrmT
     terminalText: (id) => activeRunner.terminalText(id),
     whenIdle: () => activeRunner.whenIdle(),
     hosts: () => store.registry.all().map((h) => ({ id: h.id, name: h.name, url: h.url, source: h.source })),
+    hasPassword: async (id) => (await store.registry.getPassword(id)) !== undefined,
     loops: () => activeRunner.loops(),
   };
 }
