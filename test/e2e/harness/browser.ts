@@ -197,6 +197,15 @@ export async function answerQuickInput(page: Page, text: string, opts: AnswerOpt
   if (opts.submit ?? true) await box.press('Enter', { timeout: 5_000 });
 }
 
+/**
+ * Accepts the open quick input as it stands (Enter): an InputBox keeps its prefilled value, a
+ * QuickPick takes its active row. For steps where the default answer is the right one.
+ */
+export async function acceptQuickInput(page: Page, opts: { expect?: string | RegExp; timeoutMs?: number } = {}): Promise<void> {
+  await waitForQuickInput(page, opts.expect, opts.timeoutMs);
+  await page.locator(quickInputBox).first().press('Enter', { timeout: 5_000 });
+}
+
 /** Picks the row whose label is `label` in the open quick pick. */
 export async function pickQuickItem(page: Page, label: string, opts: { expect?: string | RegExp; timeoutMs?: number } = {}): Promise<void> {
   await waitForQuickInput(page, opts.expect, opts.timeoutMs);
@@ -358,6 +367,50 @@ export async function waitForNotification(page: Page, pattern: string | RegExp, 
   return poll(async () => (await readNotifications(page))
     .find((n) => (typeof pattern === 'string' ? n.message.includes(pattern) : pattern.test(n.message))),
   { timeoutMs, what: `notification matching ${pattern}` });
+}
+
+export interface Dialog {
+  message: string;
+  detail: string;
+  buttons: string[];
+}
+
+const dialogBox = '.monaco-dialog-box';
+
+/**
+ * The open modal dialog (`showWarningMessage(..., { modal: true })` and the like), or
+ * undefined. Note: windows that run an extensionTestsPath refuse modal dialogs altogether
+ * ("DialogService: refused to show dialog in tests"); see runInHost's `dialogs` option.
+ */
+export async function readDialog(page: Page): Promise<Dialog | undefined> {
+  if (!(await page.locator(dialogBox).first().isVisible().catch(() => false))) return undefined;
+  return page.locator(dialogBox).first().evaluate((box: any) => {
+    const text = (el: any) => (el?.textContent ?? '').replace(/\u00a0/g, ' ').trim();
+    return {
+      message: text(box.querySelector('.dialog-message-text')),
+      detail: text(box.querySelector('.dialog-message-detail')),
+      buttons: Array.from(box.querySelectorAll('.dialog-buttons .monaco-button') as ArrayLike<any>).map(text).filter(Boolean),
+    };
+  });
+}
+
+/** Waits for a modal dialog whose message matches `pattern`. */
+export async function waitForDialog(page: Page, pattern: string | RegExp, timeoutMs = 15_000): Promise<Dialog> {
+  return poll(async () => {
+    const d = await readDialog(page);
+    if (!d) return undefined;
+    return (typeof pattern === 'string' ? d.message.includes(pattern) : pattern.test(d.message)) ? d : undefined;
+  }, { timeoutMs, what: `a dialog matching ${pattern}` });
+}
+
+/** Clicks the open dialog's button labelled exactly `label`. */
+export async function clickDialogButton(page: Page, label: string): Promise<void> {
+  const buttons = page.locator(`${dialogBox} .dialog-buttons .monaco-button`);
+  const texts = (await buttons.allTextContents()).map((t) => t.replace(/\u00a0/g, ' ').trim());
+  const index = texts.indexOf(label);
+  if (index < 0) throw new Error(`no dialog button "${label}" (buttons: ${JSON.stringify(texts)})`);
+  await buttons.nth(index).click({ timeout: 5_000 });
+  await page.locator(dialogBox).first().waitFor({ state: 'hidden', timeout: 5_000 });
 }
 
 /** Saves a PNG of the page as test-results/e2e/<name>.png and returns its path. */

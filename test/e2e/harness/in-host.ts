@@ -3,6 +3,10 @@
 // under development and the test entry (a module exporting `run(): Promise<void>`), and the
 // workbench reports the test output and exit code to window.codeAutomationLog/Exit, which
 // are exposed to this process. code-server must run with `smokeTestDriver: true`.
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import type { E2EBrowser } from './browser';
 import { screenshot, waitForWorkbench } from './browser';
 import type { CodeServer } from './code-server';
@@ -21,6 +25,21 @@ export interface InHostOptions {
   screenshotName?: string;
   /** Called with each log line as it arrives (e.g. to echo it). */
   onLog?: (line: string) => void;
+  /** Called with the page once it exists, before it loads: the test can work the UI while its entry runs. */
+  onPage?: (page: Page) => void;
+  /**
+   * Run the entry's run() from a generated extension instead of as the extensionTestsPath.
+   * Windows with an extensionTestsPath refuse modal dialogs (VS Code's DialogService throws
+   * "refused to show dialog in tests"), so a flow that confirms with a modal can only be tested
+   * this way, the dialog answered through the page (onPage). The generated extension is written
+   * into `extensionDevelopmentPath`, which must then be a writable folder *of* extensions (no
+   * package.json of its own; VS Code loads each subfolder): the payload keeps only one
+   * extensionDevelopmentPath. It starts the entry once the window has started up; the lines
+   * the entry logs through runner.ts (inHostLog(), runTests) and the result come back over a
+   * loopback HTTP endpoint of this process (console.log is not forwarded in this mode).
+   * Extensions run in Development mode here, not Test mode.
+   */
+  dialogs?: boolean;
 }
 
 export interface InHostResult {
@@ -43,10 +62,67 @@ export function payloadQuery(server: CodeServer, extensionDevelopmentPath: strin
   return `payload=${encodeURIComponent(JSON.stringify(payload))}`;
 }
 
+/**
+ * The `dialogs` mode's pieces: a loopback endpoint for log lines and the exit code, and a
+ * generated extension that calls the entry's run() and reports to it.
+ */
+async function startReporter(devFolder: string, entry: string, addLog: (line: string) => void, resolveExit: (code: number) => void): Promise<{ close(): void }> {
+  if (existsSync(join(devFolder, 'package.json'))) {
+    throw new Error(`dialogs mode: ${devFolder} must be a folder of extensions (it has a package.json); put the extension in a subfolder`);
+  }
+  const server: Server = createServer((req, res) => {
+    let body = '';
+    req.setEncoding('utf8').on('data', (d: string) => { body += d; }).on('end', () => {
+      try {
+        const msg = JSON.parse(body) as { line?: string; code?: number };
+        if (req.url === '/log' && typeof msg.line === 'string') addLog(msg.line);
+        if (req.url === '/exit') resolveExit(Number(msg.code));
+      } catch { /* not ours */ }
+      res.end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const driverDir = join(devFolder, 'in-host-driver');
+  mkdirSync(driverDir, { recursive: true });
+  writeFileSync(join(driverDir, 'package.json'), JSON.stringify({
+    name: 'in-host-driver', publisher: 'e2e', version: '0.0.1', license: 'MIT',
+    engines: { vscode: '^1.90.0' }, main: './extension.js', activationEvents: ['onStartupFinished'],
+  }));
+  writeFileSync(join(driverDir, 'extension.js'), `
+const http = require('http');
+let queue = Promise.resolve();
+// One request at a time, so lines arrive in order.
+function post(path, body) {
+  queue = queue.then(() => new Promise((resolve) => {
+    const req = http.request(${JSON.stringify(url)} + path, { method: 'POST', headers: { 'content-type': 'application/json' } }, (res) => { res.resume(); res.on('end', resolve); });
+    req.on('error', resolve);
+    req.end(JSON.stringify(body));
+  }));
+  return queue;
+}
+// console.log is not forwarded outside extension-test windows: runTests logs through this.
+globalThis.inHostLog = (line) => { post('/log', { line: String(line) }); };
+exports.activate = () => {
+  Promise.resolve().then(() => require(${JSON.stringify(entry)}).run())
+    .then(() => 0, (e) => { globalThis.inHostLog(String((e && e.stack) || e)); return 1; })
+    .then((code) => post('/exit', { code }));
+};
+`);
+  return {
+    close: () => {
+      server.close();
+      server.closeAllConnections();
+      rmSync(driverDir, { recursive: true, force: true });
+    },
+  };
+}
+
 /** Opens a new page with the payload and waits for the tests' exit code. */
 export async function runInHost(server: CodeServer, browser: E2EBrowser, opts: InHostOptions): Promise<InHostResult> {
   const started = Date.now();
   const page: Page = await browser.newPage();
+  opts.onPage?.(page);
   const log: string[] = [];
   const pageErrors: string[] = [];
   let resolveExit!: (code: number) => void;
@@ -67,8 +143,12 @@ export async function runInHost(server: CodeServer, browser: E2EBrowser, opts: I
   const timeoutMs = opts.timeoutMs ?? 60_000;
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<undefined>((r) => { timer = setTimeout(() => r(undefined), timeoutMs); });
+  const reporter = opts.dialogs ? await startReporter(opts.extensionDevelopmentPath, opts.extensionTestsPath, addLog, resolveExit) : undefined;
   try {
-    const url = `${server.folderUrl(opts.workspace)}&${payloadQuery(server, opts.extensionDevelopmentPath, opts.extensionTestsPath)}`;
+    const query = reporter
+      ? `payload=${encodeURIComponent(JSON.stringify([['extensionDevelopmentPath', server.remoteUri(opts.extensionDevelopmentPath)]]))}`
+      : payloadQuery(server, opts.extensionDevelopmentPath, opts.extensionTestsPath);
+    const url = `${server.folderUrl(opts.workspace)}&${query}`;
     await page.goto(url, { waitUntil: 'domcontentloaded', timeout: timeoutMs });
     // Not awaited on its own: a fast test can exit before the workbench finished rendering.
     const rendered = waitForWorkbench(page, timeoutMs).catch((e: Error) => { pageErrors.push(`workbench: ${e.message}`); });
@@ -79,5 +159,6 @@ export async function runInHost(server: CodeServer, browser: E2EBrowser, opts: I
   } finally {
     clearTimeout(timer);
     await page.close().catch(() => undefined);
+    reporter?.close();
   }
 }

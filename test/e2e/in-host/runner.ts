@@ -6,6 +6,16 @@
 // when any test failed, which makes the extension host exit non-zero.
 // Also built on its own to out/test/e2e/in-host/runner.js, for entries generated at test time.
 
+/**
+ * Where an entry's lines go: console.log, whose output the workbench hands to runInHost when the
+ * entry is the extensionTestsPath; in runInHost's `dialogs` mode (console.log is not forwarded
+ * there) the generated driver extension sets globalThis.inHostLog to its reporter first.
+ */
+export function inHostLog(): (line: string) => void {
+  const reporter = (globalThis as { inHostLog?: (line: string) => void }).inHostLog;
+  return reporter ?? ((line: string) => console.log(line));
+}
+
 export interface InHostTest {
   name: string;
   fn: () => unknown | Promise<unknown>;
@@ -33,7 +43,7 @@ function describeError(e: unknown): string {
 
 /** Runs the tests one after another; resolves with the summary, or rejects if any failed. */
 export async function runTests(tests: InHostTest[], opts: RunTestsOptions = {}): Promise<RunTestsSummary> {
-  const log = opts.log ?? ((line: string) => console.log(line));
+  const log = opts.log ?? inHostLog();
   const summary: RunTestsSummary = { passed: 0, failed: 0, failures: [] };
   for (const [i, t] of tests.entries()) {
     const started = Date.now();
