@@ -1,7 +1,7 @@
 // Activation time of the extension in a real VS Code extension host: code-server and
 // headless Chromium through the e2e harness (test/e2e/harness), the production bundle
 // loaded as the extension under development, and a test entry that times
-// `extension.activate()` (loading the bundle and running activate()). Run as its own
+// `extension.activate()` (loading the bundle and running activate()), five times. Run as its own
 // process by run.ts; prints one JSON line: { runs: [ms...], activeBefore } or { error }.
 //   node out/bench/activation.js <folder with the extension (package.json, out/extension.js, ...)>
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -40,7 +40,7 @@ exports.run = async () => {
     const runs: number[] = [];
     let activeBefore = false;
     // Each run is a new window, so a new extension host that loads the bundle afresh.
-    for (let i = 0; i < 3; i++) {
+    for (let i = 0; i < 5; i++) {
       const r = await runInHost(server, browser, { extensionDevelopmentPath: devFolder, extensionTestsPath: entry, workspace: ws, timeoutMs: 60_000 });
       const line = r.log.find((l) => l.startsWith(MARK));
       if (r.exitCode !== 0 || !line) throw new Error(`in-host run failed (exit ${r.exitCode}${r.timedOut ? ', timed out' : ''}): ${r.log.slice(-5).join(' | ')}`);
