@@ -4,7 +4,7 @@
 //   --only: throughput, latency, ttfb, memory, ntlm, extension
 // Every client runs in its own process (the host runs in this one and idles while a
 // client works), clients alternate within each round, and the tables show medians.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -306,6 +306,12 @@ function memoryFrom(raw: Record<string, Stream[]>, sizeMb: number) {
 
 // ---------------------------------------------------------------------------------
 
+/** The commit measured, and whether src/ differed from it (the working tree is shared). */
+function codeVersion(): { commit: string; srcChanged: boolean } {
+  const git = (args: string[]) => spawnSync('git', args, { cwd: root, encoding: 'utf8' }).stdout?.trim() ?? '';
+  return { commit: git(['rev-parse', '--short', 'HEAD']) || 'unknown', srcChanged: git(['status', '--porcelain', '--', 'src']) !== '' };
+}
+
 async function main(): Promise<void> {
   for (const f of ['out/bench/client.js', 'out/bench/floor.js', 'out/cli/winrm-run.js', 'out/test/host/winrm-test/main.js']) {
     if (!existsSync(join(root, f))) throw new Error(`${f} is missing: run node .ci/build.mjs bench test/host src/cli first`);
@@ -320,6 +326,7 @@ async function main(): Promise<void> {
   const results: Results = {
     date: new Date().toISOString(),
     machine: { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, memoryGb: Math.round(totalmem() / 1024 ** 3), node: process.version, python, pywinrm: pywinrmVersion, loadBefore: loadavg()[0] },
+    code: codeVersion(),
     quick,
     throughput: [],
     notes,
