@@ -12,6 +12,8 @@ export interface Throughput {
   /** Host side's CPU (this process and the NTLM sidecar) over wall time, and the client's own, per client (medians). */
   hostBusy?: Record<string, number>;
   clientBusy?: Record<string, number>;
+  /** The client process's own CPU time (user + system) for the timed run, median ms. */
+  clientCpuMs?: Record<string, number>;
   /** Receive round trips the floor client needed (envelope size sets it). */
   receives?: number;
 }
@@ -51,6 +53,13 @@ export function renderMarkdown(r: Results): string {
     for (const t of r.throughput) {
       const lib = t.mbps.library;
       out.push(`| ${t.sizeMb} MB stdout, ${t.auth === 'ntlm' ? 'NTLM, sealed' : 'Basic'} (${t.rounds} rounds) | ${fmt(t.mbps.floor)} | ${fmt(lib)} | ${fmt(t.mbps.cli)} | ${fmt(t.mbps.pywinrm)} | ${x(ratio(lib, t.mbps.pywinrm))} | ${pct(ratio(lib, t.mbps.floor))} | ${pct(t.hostBusy?.library ?? NaN)}, ${pct(t.clientBusy?.library ?? NaN)} |`);
+    }
+    out.push('');
+    out.push('| Client CPU for the same runs (user + system, median) | floor | library | pywinrm `run_cmd` | library / floor | pywinrm / library |');
+    out.push('|---|---|---|---|---|---|');
+    for (const t of r.throughput) {
+      const c = t.clientCpuMs ?? {};
+      out.push(`| ${t.sizeMb} MB, ${t.auth === 'ntlm' ? 'NTLM, sealed' : 'Basic'} | ${fmt(c.floor, 0)} ms | ${fmt(c.library, 0)} ms | ${fmt(c.pywinrm, 0)} ms | ${x(ratio(c.library, c.floor))} | ${x(ratio(c.pywinrm, c.library))} |`);
     }
     out.push('');
     out.push('MB/s are MiB of stdout per second of the whole run (shell created and deleted), after an untimed `hostname` run that opens the connection; the CLI figure is its whole process, start-up included. ' +
