@@ -48,6 +48,13 @@ export interface Keyboard {
   up(key: string): Promise<void>;
 }
 
+export interface Mouse {
+  move(x: number, y: number, options?: { steps?: number }): Promise<void>;
+  down(options?: { button?: 'left' | 'right' | 'middle' }): Promise<void>;
+  up(options?: { button?: 'left' | 'right' | 'middle' }): Promise<void>;
+  click(x: number, y: number, options?: { button?: 'left' | 'right' | 'middle' }): Promise<void>;
+}
+
 export interface Locator {
   click(options?: { timeout?: number; force?: boolean; button?: 'left' | 'right' | 'middle' }): Promise<void>;
   dblclick(options?: { timeout?: number }): Promise<void>;
@@ -80,6 +87,7 @@ export interface Page {
   title(): Promise<string>;
   locator(selector: string): Locator;
   keyboard: Keyboard;
+  mouse: Mouse;
   screenshot(options?: { path?: string; fullPage?: boolean; timeout?: number }): Promise<Buffer>;
   evaluate<R, Arg = unknown>(fn: (arg: Arg) => R | Promise<R>, arg?: Arg): Promise<R>;
   waitForFunction<R, Arg = unknown>(fn: (arg: Arg) => R | Promise<R>, arg?: Arg, options?: { timeout?: number; polling?: number | 'raf' }): Promise<unknown>;
