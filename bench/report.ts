@@ -22,7 +22,7 @@ interface LatencySummary { runs: number; medianMs: number; p95Ms: number; meanMs
 
 export interface Results {
   date: string;
-  machine: { cpu: string; cores: number; memoryGb: number; node: string; python: string; pywinrm: string; loadBefore: number; loadAfter?: number };
+  machine: { cpu: string; cores: number; memoryGb: number; node: string; python: string; pywinrm: string; loadBefore: number; loadAfter?: number; busyBefore?: number };
   code?: { commit: string; srcChanged: boolean };
   quick: boolean;
   seconds?: number;
@@ -42,7 +42,7 @@ export function renderMarkdown(r: Results): string {
   const out: string[] = [];
   const m = r.machine;
   out.push(`Benchmarks of ${r.date.slice(0, 10)}${r.quick ? ' (--quick)' : ''} on ${m.cpu}, ${m.cores} cores, ${m.memoryGb} GB; Node ${m.node}, Python ${m.python}, pywinrm ${m.pywinrm}; ` +
-    `load average ${m.loadBefore.toFixed(1)} before, ${m.loadAfter?.toFixed(1) ?? '?'} after; ${r.seconds ?? '?'} s; code at ${r.code?.commit ?? '?'}${r.code?.srcChanged ? ' with uncommitted changes in src/' : ''}. ` +
+    `CPUs ${m.busyBefore === undefined ? '?' : pct(m.busyBefore)} busy with other work just before, load average ${m.loadBefore.toFixed(1)} before, ${m.loadAfter?.toFixed(1) ?? '?'} after; ${r.seconds ?? '?'} s; code at ${r.code?.commit ?? '?'}${r.code?.srcChanged ? ' with uncommitted changes in src/' : ''}. ` +
     'The test host runs on loopback over HTTP with Basic auth (the NTLM row: NTLM with message encryption); every client is its own process; figures are medians of alternating rounds.');
   out.push('');
   const targets: string[][] = [];

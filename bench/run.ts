@@ -308,6 +308,22 @@ function memoryFrom(raw: Record<string, Stream[]>, sizeMb: number) {
 
 // ---------------------------------------------------------------------------------
 
+/** Share of all CPUs busy over `ms` (Linux /proc/stat): what else the machine was doing. */
+async function machineBusy(ms: number): Promise<number | undefined> {
+  const sample = () => {
+    const f = readFileSync('/proc/stat', 'latin1').split('\n')[0].split(/\s+/).slice(1, 8).map(Number);
+    return { total: f.reduce((a, b) => a + b, 0), idle: f[3] + f[4] };
+  };
+  try {
+    const a = sample();
+    await new Promise((r) => setTimeout(r, ms));
+    const b = sample();
+    return 1 - (b.idle - a.idle) / (b.total - a.total);
+  } catch {
+    return undefined;
+  }
+}
+
 /** The commit measured, and whether src/ differed from it (the working tree is shared). */
 function codeVersion(): { commit: string; srcChanged: boolean } {
   const git = (args: string[]) => spawnSync('git', args, { cwd: root, encoding: 'utf8' }).stdout?.trim() ?? '';
@@ -327,7 +343,7 @@ async function main(): Promise<void> {
     });
   const results: Results = {
     date: new Date().toISOString(),
-    machine: { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, memoryGb: Math.round(totalmem() / 1024 ** 3), node: process.version, python, pywinrm: pywinrmVersion, loadBefore: loadavg()[0] },
+    machine: { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, memoryGb: Math.round(totalmem() / 1024 ** 3), node: process.version, python, pywinrm: pywinrmVersion, loadBefore: loadavg()[0], busyBefore: await machineBusy(3000) },
     code: codeVersion(),
     quick,
     throughput: [],
