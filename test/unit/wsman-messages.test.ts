@@ -219,3 +219,46 @@ test('endpoints: bare names get http and 5985; written ports stay, even the defa
   assert.throws(() => parseEndpoint('ftp://x'), /http or https/);
   assert.throws(() => parseEndpoint('http://u:p@x'), /not in the URL/);
 });
+
+test('envelope bodies match xmlbuilder2 byte for byte, and text that looks like an entity stays literal', async () => {
+  const { create } = await import('xmlbuilder2');
+  const inner = (xml: string) => xml.slice(xml.indexOf('<s:Body') ).replace(/^<s:Body[^>]*>/, '').replace(/<\/s:Body>[\s\S]*$/, '');
+  const viaXmlbuilder2 = (writer: Parameters<typeof buildEnvelope>[1]) => {
+    const body = create().ele(NS.soap, 's:Body', { 'xmlns:rsp': NS.shell });
+    writer!(body as never);
+    return inner(body.end({ headless: true }));
+  };
+  const ours = (writer: Parameters<typeof buildEnvelope>[1]) => inner(buildEnvelope({ to: 'x', action: ACTION.command, resourceUri: RESOURCE.cmdShell, maxEnvelopeSize: 153600, operationTimeout: 20 }, writer).xml);
+  let seed = 7;
+  const rand = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
+  const alphabet = 'abc XYZ 09 <>"\'%$`;|=\\/é✓😀\t';
+  const text = () => Array.from({ length: Math.floor(rand() * 30) }, () => [...alphabet][Math.floor(rand() * [...alphabet].length)]).join('');
+  for (let i = 0; i < 300; i++) {
+    const writers = [
+      writeCommandBody(text(), [text(), text()]),
+      writeShellBody({ workingDirectory: text() || 'C:\\', environment: { [`V${i}`]: text() }, idleTimeout: i }),
+      writeReceiveBody(text() || 'C1'),
+      writeSendBody(text() || 'C1', Buffer.from(text()), i % 2 === 0),
+      writeSignalBody(text() || 'C1', 'ctrl_c'),
+    ];
+    for (const w of writers) assert.equal(ours(w), viaXmlbuilder2(w));
+  }
+  // xmlbuilder2 leaves "&lt;", "&#65;" and "x&y;" unescaped, which would change a command line
+  // (or make the envelope invalid); ours keeps every character literal.
+  const tricky = 'echo a&lt;b &amp; &#65; x&y;z';
+  const command = writeCommandBody('cmd', ['/c', tricky]);
+  assert.notEqual(ours(command), viaXmlbuilder2(command));
+  const parsed = find(parseXml(buildEnvelope({ to: 'x', action: ACTION.command, resourceUri: RESOURCE.cmdShell, maxEnvelopeSize: 153600, operationTimeout: 20 }, command).xml), NS.shell, 'CommandLine')!;
+  assert.equal(parsed.children[2].text, tricky);
+});
+
+test('a reused Receive envelope still gets a fresh MessageID every time', () => {
+  const writer = writeReceiveBody('C1');
+  const header = { to: 'http://h:5985/wsman', action: ACTION.receive, resourceUri: RESOURCE.cmdShell, maxEnvelopeSize: 153600, operationTimeout: 20, selectors: { ShellId: 'S1' } };
+  const a = buildEnvelope(header, writer);
+  const b = buildEnvelope(header, writer);
+  assert.notEqual(a.messageId, b.messageId);
+  assert.equal(messageIdOf(a.xml), a.messageId);
+  assert.equal(messageIdOf(b.xml), b.messageId);
+  assert.equal(a.xml.replace(a.messageId, ''), b.xml.replace(b.messageId, ''));
+});

@@ -2,9 +2,8 @@
 // turn faults and unexpected statuses into typed errors.
 import { HttpError, ProtocolError, TimeoutError, WinrmError } from '../errors';
 import type { HttpTransport } from '../transport/http';
-import { buildEnvelope, newMessageId, readEnvelope, readFault, type ParsedEnvelope, type RequestHeader } from './messages';
+import { buildEnvelope, newMessageId, readEnvelope, readFault, type BodyWriter, type ParsedEnvelope, type RequestHeader } from './messages';
 import { parseXml } from './xml';
-import type { XMLBuilder } from 'xmlbuilder2/lib/interfaces';
 
 export interface CallOptions {
   signal?: AbortSignal;
@@ -40,7 +39,7 @@ export class WsmanClient {
 
   async call(
     header: Pick<RequestHeader, 'action' | 'resourceUri' | 'selectors' | 'options'>,
-    writeBody: ((body: XMLBuilder) => void) | undefined,
+    writeBody: BodyWriter | undefined,
     options: CallOptions = {},
   ): Promise<ParsedEnvelope> {
     const operationTimeout = options.operationTimeout ?? this.operationTimeout;
