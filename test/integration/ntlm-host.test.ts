@@ -246,7 +246,7 @@ describe('pywinrm (transport=ntlm, message_encryption=always) against the test h
     delete env.REQUESTS_CA_BUNDLE;
     delete env.CURL_CA_BUNDLE;
     return new Promise((resolve, reject) => {
-      const child = spawn(PYTHON, [join(findRoot(), 'test', 'host', 'ntlm', 'pywinrm_ntlm.py')], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+      const child = spawn(PYTHON, [join(findRoot(), 'test', 'host', 'peers', 'pywinrm_run.py')], { env, stdio: ['pipe', 'pipe', 'pipe'] });
       let out = '';
       let err = '';
       child.stdout.on('data', (d) => { out += d; });
@@ -263,7 +263,7 @@ describe('pywinrm (transport=ntlm, message_encryption=always) against the test h
   // The host refuses unsealed requests (allowUnencrypted: false), so success means pywinrm sealed them all.
   test('run_cmd and run_ps succeed, every message sealed', { skip: noPwsh }, async () => {
     const results = await pywinrm({
-      url: host.url, user: 'LAB\\alice', password: PASSWORD, message_encryption: 'always',
+      url: host.url, user: 'LAB\\alice', password: PASSWORD, transport: 'ntlm', message_encryption: 'always',
       ops: [{ kind: 'cmd', command: 'winrm-test', args: ['lines', '--count', '3', '--text', 'sealed'] }, { kind: 'ps', script: "Write-Output ('ps ' + (6*7))" }],
     });
     assert.equal(results[0].ok, true, results[0].message);
@@ -275,7 +275,7 @@ describe('pywinrm (transport=ntlm, message_encryption=always) against the test h
   });
 
   test('a wrong password fails in pywinrm too', async () => {
-    const results = await pywinrm({ url: host.url, user: 'LAB\\alice', password: 'wrong', message_encryption: 'always', ops: [{ kind: 'cmd', command: 'winrm-test', args: ['exit', '0'] }] });
+    const results = await pywinrm({ url: host.url, user: 'LAB\\alice', password: 'wrong', transport: 'ntlm', message_encryption: 'always', ops: [{ kind: 'cmd', command: 'winrm-test', args: ['exit', '0'] }] });
     assert.equal(results[0].ok, false);
     assert.match(`${results[0].error} ${results[0].message}`, /InvalidCredentialsError|401|credentials/i);
   });

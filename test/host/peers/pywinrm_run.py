@@ -2,11 +2,14 @@
 """Runs pywinrm (Debian's python3-winrm 0.3.0) against a WinRM endpoint.
 
 Reads a JSON spec on stdin:
-  {"url": ..., "user": ..., "password": ..., "transport": "basic",
+  {"url": ..., "user": ..., "password": ..., "transport": "basic" | "ntlm",
+   "message_encryption": "auto" | "always" | "never" (ntlm only),
    "ca": "/path/ca.pem" | null, "ops": [{"kind": "cmd", "command": ..., "args": [...]},
                                          {"kind": "ps", "script": ...}]}
 and prints one JSON list with, per operation, the status code and base64 stdout/stderr,
-or the exception pywinrm raised (its class name and message).
+or the exception pywinrm raised (its class name and message). With NTLM, ntlm-auth
+needs MD4: run it with OPENSSL_CONF pointing at a file that activates OpenSSL's
+legacy provider.
 """
 import base64
 import json
@@ -24,6 +27,8 @@ def main():
     kwargs = {'transport': spec.get('transport', 'basic'),
               'operation_timeout_sec': spec.get('operation_timeout_sec', 20),
               'read_timeout_sec': spec.get('read_timeout_sec', 30)}
+    if 'message_encryption' in spec:
+        kwargs['message_encryption'] = spec['message_encryption']
     if spec['url'].startswith('https:'):
         kwargs['server_cert_validation'] = 'validate'
         if spec.get('ca'):
