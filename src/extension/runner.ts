@@ -65,6 +65,8 @@ interface ActiveRun {
   abort: AbortController;
   run?: ScriptRun;
   terminal?: RunTerminal;
+  /** The user sent Ctrl+C or stopped the run: its end is not reported as a failure. */
+  stoppedBy?: 'interrupt' | 'stop';
 }
 
 const OUTPUT_KEEP = 1_000_000;
@@ -231,18 +233,18 @@ export class Runner implements vscode.Disposable {
           if (toChannel) this.output.writer.note(id, note);
           active.terminal?.note(note);
         }
-        outcome = { kind: 'exit', exitCode, durationMs: Date.now() - startedAt.getTime(), connectorMessage: verdict.connectorMessage, detail: verdict.detail };
+        outcome = { kind: 'exit', exitCode, durationMs: Date.now() - startedAt.getTime(), connectorMessage: verdict.connectorMessage, detail: verdict.detail, stoppedBy: active.stoppedBy };
         record.connectorError = verdict.connectorMessage ?? verdict.detail;
         record.loopOutcome = result.outcome;
         record.newLoop = result.newLoop;
-        record.state = verdict.ok ? 'succeeded' : 'failed';
+        record.state = verdict.ok ? 'succeeded' : active.stoppedBy ? 'cancelled' : 'failed';
       } else {
         const verdict = interpretResult(plan, { exitCode, stdout, stderr });
         const connectorMessage = plan.profile !== 'safe' ? verdict.connectorWouldShow.error : undefined;
         if (plan.profile !== 'safe' && verdict.stderrHiddenByConnector && toChannel) this.output.writer.note(id, 'The stderr lines above are dropped by the connector (only its trace log sees them).');
-        outcome = { kind: 'exit', exitCode, durationMs: Date.now() - startedAt.getTime(), connectorMessage };
+        outcome = { kind: 'exit', exitCode, durationMs: Date.now() - startedAt.getTime(), connectorMessage, stoppedBy: active.stoppedBy };
         record.connectorError = connectorMessage;
-        record.state = verdict.ok && exitCode === 0 ? 'succeeded' : 'failed';
+        record.state = verdict.ok && exitCode === 0 ? 'succeeded' : active.stoppedBy ? 'cancelled' : 'failed';
       }
     } catch (err) {
       failure = err;
@@ -294,13 +296,20 @@ export class Runner implements vscode.Disposable {
     const a = this.active.get(runId);
     if (!a?.run) return;
     if (vscode.workspace.getConfiguration('winrm').get<string>('output.destination', 'both') !== 'terminal') this.output.writer.note(runId, 'Ctrl+C sent to the remote command.');
-    await a.run.interrupt().catch((err) => this.log.warn(`Ctrl+C to run #${runId} failed: ${describeError(err)}`));
+    // Set before sending: the command may end from the Ctrl+C before the send resolves.
+    a.stoppedBy ??= 'interrupt';
+    await a.run.interrupt().catch((err) => {
+      // It never reached the command: however the run ends, the user did not cause it.
+      if (a.stoppedBy === 'interrupt') a.stoppedBy = undefined;
+      this.log.warn(`Ctrl+C to run #${runId} failed: ${describeError(err)}`);
+    });
   }
 
   /** Stop a run: terminate the command; the session (and so its shell) is then closed. */
   cancel(runId: number): void {
     const a = this.active.get(runId);
     if (!a) return;
+    a.stoppedBy = 'stop';
     a.abort.abort();
     a.run?.cancel();
   }

@@ -96,3 +96,17 @@ test('trace: auth headers and the password in any form are redacted, also past t
   assert.ok(!cut.includes(CANARY.slice(0, 8)), 'no half secret at the cut');
   assert.match(cut, /more characters/);
 });
+
+test('a run the user interrupted or stopped says so in its footer, with the exit code and no connector failure', () => {
+  const connectorMessage = 'Script execution failed: Exit code 1 received during command execution';
+  assert.equal(formatRunFooter(4, { kind: 'exit', exitCode: 1, durationMs: 2440, connectorMessage, stoppedBy: 'interrupt' }), '■ Run #4 interrupted · exit code 1 · 2.4 s\n');
+  assert.equal(formatRunFooter(5, { kind: 'exit', exitCode: -1, durationMs: 80, connectorMessage, stoppedBy: 'stop' }), '■ Run #5 stopped · exit code -1 · 80 ms\n');
+  let text = '';
+  const w = new ChannelWriter((t) => { text += t; });
+  w.begin(run);
+  w.write(3, 'stdout', 'tick 1\ntick 2');
+  w.note(3, 'Ctrl+C sent to the remote command.');
+  w.end(3, { kind: 'exit', exitCode: 1, durationMs: 10, connectorMessage, stoppedBy: 'interrupt' });
+  assert.ok(text.endsWith('tick 2\n▶ Ctrl+C sent to the remote command.\n■ Run #3 interrupted · exit code 1 · 10 ms\n'), text);
+  assert.ok(!text.includes('would report'), text);
+});

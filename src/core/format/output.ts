@@ -50,7 +50,8 @@ export function formatRunHeader(run: RunDescription, warnings: readonly { severi
 }
 
 export type RunOutcome =
-  | { kind: 'exit'; exitCode: number; durationMs: number; connectorMessage?: string; detail?: string }
+  /** stoppedBy: the user interrupted (Ctrl+C) or stopped the run and the command then ended with this exit code. */
+  | { kind: 'exit'; exitCode: number; durationMs: number; connectorMessage?: string; detail?: string; stoppedBy?: 'interrupt' | 'stop' }
   | { kind: 'cancelled'; durationMs: number }
   | { kind: 'error'; message: string; durationMs: number };
 
@@ -58,6 +59,11 @@ export function formatRunFooter(runId: number, outcome: RunOutcome): string {
   const took = formatDuration(outcome.durationMs);
   switch (outcome.kind) {
     case 'exit': {
+      if (outcome.stoppedBy) {
+        // The exit code is the interrupt's doing, not the script's: no "would report" failure for it.
+        const word = outcome.stoppedBy === 'interrupt' ? 'interrupted' : 'stopped';
+        return `${FOOTER_MARK} Run #${runId} ${word} · exit code ${outcome.exitCode} · ${took}\n`;
+      }
       const connector = outcome.connectorMessage ? `\n${FOOTER_MARK} The connector would report: ${oneLine(outcome.connectorMessage)}` : '';
       const detail = outcome.detail ? `\n${FOOTER_MARK} ${oneLine(outcome.detail)}` : '';
       return `${FOOTER_MARK} Run #${runId} exit code ${outcome.exitCode} · ${took}${connector}${detail}\n`;
