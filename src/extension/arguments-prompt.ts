@@ -3,7 +3,7 @@
 // its box. Enter on "Run" runs; picking an argument puts it back in the box
 // for editing; item buttons mark it null or remove it.
 import * as vscode from 'vscode';
-import { describeValue, formatAssignment, parseAssignment, summarizeArguments, upsertArgument, type NamedArgument } from '../core/format';
+import { describeAssignment, describeValue, formatAssignment, parseAssignment, summarizeArguments, upsertArgument, type NamedArgument } from '../core/format';
 
 export const ARGUMENTS_TITLE = 'Arguments';
 export const ARGUMENTS_PLACEHOLDER = 'Type name=value and press Enter to add (name alone = null, name[]=item for a list); pick Run when done';
@@ -30,8 +30,7 @@ export function promptArguments(initial: readonly NamedArgument[], context: stri
     if (typed.trim()) {
       const parsed = parseAssignment(typed);
       if (parsed.argument) {
-        const exists = args.some((a) => a.name.toLowerCase() === parsed.argument!.name.toLowerCase());
-        items.push({ label: `$(add) ${exists ? 'Set' : 'Add'} ${parsed.argument.name} = ${describeValue(parsed.argument.value)}`, action: 'add', argument: parsed.argument, alwaysShow: true });
+        items.push({ label: `$(add) ${describeAssignment(args, parsed.argument)}`, action: 'add', argument: parsed.argument, alwaysShow: true });
       } else {
         items.push({ label: `$(error) ${parsed.error}`, action: 'error', alwaysShow: true });
       }

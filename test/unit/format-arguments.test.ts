@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  describeValue, detectLanguage, formatAssignment, parseAssignment, recallRun, rememberRun, summarizeArguments, upsertArgument,
+  describeAssignment, describeValue, detectLanguage, formatAssignment, parseAssignment, recallRun, rememberRun, summarizeArguments, upsertArgument,
 } from '../../src/core/format';
 
 test('name=value: the value is everything after the first =, exactly; a bare name is null', () => {
@@ -62,4 +62,19 @@ test('script text drops the byte-order mark and the one final line break editors
   assert.equal(scriptTextOf('\uFEFFWrite-Output 1\r\n'), 'Write-Output 1');
   assert.equal(scriptTextOf('a\n\n'), 'a\n');
   assert.equal(scriptTextOf('a'), 'a');
+});
+
+test('the prompt row says what Enter does: add a name, add to a list, or set a value', () => {
+  const typed = (text: string) => parseAssignment(text).argument!;
+  let list: ReturnType<typeof upsertArgument> = [];
+  assert.equal(describeAssignment(list, typed('tags[]=red')), 'Add tags = ["red"]');
+  list = upsertArgument(list, typed('tags[]=red'));
+  const more = typed('Tags[]=dark blue');
+  assert.equal(describeAssignment(list, more), 'Add to tags: "dark blue"');
+  // What the row promised is what happens.
+  assert.deepEqual(upsertArgument(list, more), [{ name: 'Tags', value: ['red', 'dark blue'] }]);
+  assert.equal(describeAssignment(list, typed('tags=plain')), 'Set tags = "plain"');
+  assert.equal(describeAssignment(list, typed('tags')), 'Set tags = (null)');
+  list = upsertArgument(list, typed('name=a'));
+  assert.equal(describeAssignment(list, typed('name[]=b')), 'Set name = ["b"]', 'a list item replaces a plain value');
 });

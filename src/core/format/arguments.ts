@@ -46,6 +46,20 @@ export function upsertArgument(list: readonly NamedArgument[], argument: NamedAr
   return copy;
 }
 
+/**
+ * The prompt's row for a typed assignment, saying what Enter will do to the
+ * list (as upsertArgument does it): add a new name, add items to a list, or
+ * replace a value.
+ */
+export function describeAssignment(list: readonly NamedArgument[], argument: NamedArgument): string {
+  const existing = list.find((a) => a.name.toLowerCase() === argument.name.toLowerCase());
+  if (!existing) return `Add ${argument.name} = ${describeValue(argument.value)}`;
+  if (Array.isArray(existing.value) && Array.isArray(argument.value) && argument.value.length > 0) {
+    return `Add to ${existing.name}: ${argument.value.map((v) => JSON.stringify(v)).join(', ')}`;
+  }
+  return `Set ${argument.name} = ${describeValue(argument.value)}`;
+}
+
 /** How the prompt lists a value: quoted so that spaces at the ends are visible. */
 export function describeValue(value: ArgumentValue): string {
   if (value === null) return '(null)';
