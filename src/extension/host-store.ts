@@ -34,6 +34,8 @@ export class HostStore implements vscode.Disposable {
   async reloadWorkspaceHosts(): Promise<void> {
     const enabled = vscode.workspace.getConfiguration('winrm').get<boolean>('hosts.useWorkspaceFile', true);
     const hosts: HostSettings[] = [];
+    // Per folder, the ids its team file names (none when it has no file); left out while the setting is off, so no password is deleted then.
+    const listing = enabled ? new Map<string, string[] | undefined>() : undefined;
     this.origin.clear();
     if (enabled) {
       for (const folder of vscode.workspace.workspaceFolders ?? []) {
@@ -42,10 +44,12 @@ export class HostStore implements vscode.Disposable {
         try {
           text = new TextDecoder().decode(await vscode.workspace.fs.readFile(uri));
         } catch {
+          listing?.set(folder.uri.toString(), []);
           continue;
         }
         const parsed = parseWorkspaceHostsFile(text);
         for (const p of parsed.problems) this.log.warn(`${uri.fsPath}: ${p}`);
+        listing?.set(folder.uri.toString(), parsed.listedIds);
         for (const h of parsed.hosts) {
           if (hosts.some((o) => o.id === h.id)) continue;
           hosts.push(h);
@@ -55,7 +59,8 @@ export class HostStore implements vscode.Disposable {
     }
     const trusted = vscode.workspace.isTrusted;
     if (!trusted && hosts.length) this.log.info(`${hosts.length} host(s) in ${WORKSPACE_HOSTS_FILE} are not used until the workspace is trusted.`);
-    this.registry.setWorkspaceHosts(hosts, trusted);
+    const gone = await this.registry.setWorkspaceHosts(hosts, trusted, listing);
+    if (gone.length) this.log.info(`${gone.length} host(s) removed from ${WORKSPACE_HOSTS_FILE}: their saved passwords were deleted.`);
   }
 
   /** The team file of the first workspace folder (to open or create it). */

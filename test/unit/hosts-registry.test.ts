@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { HostRegistry, STATE_KEYS, passwordKey, type HostDraft, type KeyValueStore, type SecretStore } from '../../src/core/hosts';
+import { HostRegistry, STATE_KEYS, parseWorkspaceHostsFile, passwordKey, type HostDraft, type KeyValueStore, type SecretStore } from '../../src/core/hosts';
 import { SessionPool } from '../../src/core/hosts/session-pool';
 
 const CANARY = 'canary-Pa55-do-not-log';
@@ -142,4 +142,54 @@ test('session pool: reuses the idle session, adds a temporary one when busy, clo
   assert.equal(last.resource.closed, 1);
   assert.equal(pool.size, 0);
   assert.throws(() => pool.acquire('h2', 'v1', create), /closed/);
+});
+
+test('a host removed from the team file loses its saved password and HTTP confirmation; a half-saved file, an invalid entry or a folder that left deletes nothing', async () => {
+  const { registry, secrets } = setup();
+  const mine = await registry.add(draft);
+  await registry.storePassword(mine.id, 'mine');
+  // What the store does on each reload: parse each folder's file, pass the hosts and the ids each file names.
+  const reload = (files: Record<string, string>) => {
+    const listing = new Map<string, string[] | undefined>();
+    const hosts = [];
+    for (const [folder, text] of Object.entries(files)) {
+      const file = parseWorkspaceHostsFile(text);
+      listing.set(folder, file.listedIds);
+      hosts.push(...file.hosts);
+    }
+    return registry.setWorkspaceHosts(hosts, true, listing);
+  };
+  const exch = '{ "id": "exch", "name": "Exchange", "url": "http://exch01:5985/wsman", "auth": "basic", "user": "svc" }';
+  const dc = '{ "id": "dc", "name": "DC", "url": "https://dc01:5986/wsman", "user": "svc" }';
+  const both = `{ "hosts": [ ${exch}, ${dc} ] }`;
+  const dcOnly = `{ "hosts": [ ${dc} ] }`;
+  assert.deepEqual(await reload({ a: both }), []);
+  await registry.storePassword('workspace:exch', 'exch-pw');
+  await registry.setBasicOverHttpConfirmed('workspace:exch', true);
+  await registry.storePassword('workspace:dc', 'dc-pw');
+
+  // Mid-edit: not JSON yet, then the entry broken (no url) but still named by its id.
+  assert.deepEqual(await reload({ a: '{ "hosts": [ { "id": "exch", ' }), []);
+  assert.deepEqual(registry.all().map((h) => h.id), [mine.id]);
+  assert.deepEqual(await reload({ a: `{ "hosts": [ { "id": "exch", "name": "Exchange" }, ${dc} ] }` }), []);
+  // No listing (the setting turned off), or the folder left the workspace: hosts go, passwords stay.
+  assert.deepEqual(await registry.setWorkspaceHosts([], true), []);
+  assert.deepEqual(await reload({}), []);
+  assert.equal(await registry.getPassword('workspace:exch'), 'exch-pw');
+  assert.equal(await registry.getPassword('workspace:dc'), 'dc-pw');
+
+  // Moved to another folder's file: not removed.
+  assert.deepEqual(await reload({ a: both }), []);
+  assert.deepEqual(await reload({ a: dcOnly, b: `{ "hosts": [ ${exch} ] }` }), []);
+  assert.equal(await registry.getPassword('workspace:exch'), 'exch-pw');
+
+  // Saved without "exch" (right after a half-saved state): its password goes.
+  assert.deepEqual(await reload({ a: both, b: '{ "hosts": [] }' }), []);
+  assert.deepEqual(await reload({ a: '{ "hosts": [ { "id": "exch", ', b: '{ "hosts": [] }' }), []);
+  assert.deepEqual(await reload({ a: dcOnly, b: '{ "hosts": [] }' }), ['workspace:exch']);
+  assert.equal(await registry.getPassword('workspace:exch'), undefined);
+  assert.equal(registry.isBasicOverHttpConfirmed('workspace:exch'), false);
+  assert.equal(await registry.getPassword('workspace:dc'), 'dc-pw');
+  assert.equal(await registry.getPassword(mine.id), 'mine', "the user's own hosts are not the team file's business");
+  assert.deepEqual([...secrets.data.keys()].sort(), [passwordKey('workspace:dc'), passwordKey(mine.id)].sort());
 });

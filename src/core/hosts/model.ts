@@ -332,6 +332,12 @@ export function workspaceHostId(raw: { id?: unknown; url?: unknown; user?: unkno
 export interface WorkspaceHostsFile {
   hosts: HostSettings[];
   problems: string[];
+  /**
+   * The id of every entry the file names, usable or not; undefined when the
+   * file is not a host list at all (e.g. half-saved JSON), so that nothing is
+   * taken as removed from it.
+   */
+  listedIds?: string[];
 }
 
 /** `.vscode/winrm-hosts.json`: `{ "hosts": [ {name, url, auth, user, ...} ] }` (comments allowed). */
@@ -346,8 +352,10 @@ export function parseWorkspaceHostsFile(text: string): WorkspaceHostsFile {
   if (!Array.isArray(list)) return { hosts: [], problems: ['winrm-hosts.json must contain { "hosts": [ ... ] }.'] };
   const hosts: HostSettings[] = [];
   const problems: string[] = [];
+  const listedIds: string[] = [];
   for (const raw of list) {
     const id = raw && typeof raw === 'object' ? workspaceHostId(raw as Record<string, unknown>) : undefined;
+    if (id !== undefined) listedIds.push(id);
     const result = readHost(raw, id);
     problems.push(...result.problems);
     if (!result.host) continue;
@@ -358,7 +366,7 @@ export function parseWorkspaceHostsFile(text: string): WorkspaceHostsFile {
     }
     hosts.push(result.host);
   }
-  return { hosts, problems };
+  return { hosts, problems, listedIds };
 }
 
 /** Removes // and /* *\/ comments outside strings (VS Code's JSON files allow them). */

@@ -32,6 +32,8 @@ export type HostDraft = Omit<HostSettings, 'id'>;
 export class HostRegistry {
   private workspaceHosts: HostSettings[] = [];
   private workspaceTrusted = false;
+  /** Per team file, the ids its entries had when it was last read. */
+  private readonly teamListing = new Map<string, Set<string>>();
   private readonly listeners = new Set<() => void>();
   /** Problems found reading stored hosts (shown in the log, never fatal). */
   readonly problems: string[] = [];
@@ -63,11 +65,35 @@ export class HostRegistry {
     return hosts;
   }
 
-  /** The team file's hosts and whether they may be used (workspace trust). */
-  setWorkspaceHosts(hosts: readonly HostSettings[], trusted: boolean): void {
+  /**
+   * The team files' hosts and whether they may be used (workspace trust).
+   * `listing`, when the files were read: per file (any key, e.g. its folder), the
+   * ids of all its entries, or undefined when it could not be read as a host list
+   * (a half-saved file: nothing is taken as removed from it). A host a file named
+   * before and names no more was removed from it, so its saved password and HTTP
+   * confirmation are deleted; resolves with those ids. A file no longer in the
+   * listing (its folder left the workspace) deletes nothing.
+   */
+  async setWorkspaceHosts(hosts: readonly HostSettings[], trusted: boolean, listing?: ReadonlyMap<string, readonly string[] | undefined>): Promise<string[]> {
     this.workspaceHosts = hosts.map(toStoredHost);
     this.workspaceTrusted = trusted;
     this.changed();
+    if (!listing) return [];
+    const removed = new Set<string>();
+    for (const [file, ids] of listing) {
+      if (!ids) continue;
+      for (const id of this.teamListing.get(file) ?? []) if (!ids.includes(id)) removed.add(id);
+      this.teamListing.set(file, new Set(ids));
+    }
+    for (const file of [...this.teamListing.keys()]) if (!listing.has(file)) this.teamListing.delete(file);
+    // Moved to another file, or still present: not removed.
+    const stillListed = (id: string) => [...this.teamListing.values()].some((ids) => ids.has(id)) || this.workspaceHosts.some((h) => h.id === id);
+    const gone = [...removed].filter((id) => !stillListed(id));
+    for (const id of gone) {
+      await this.secrets.delete(passwordKey(id));
+      await this.setBasicOverHttpConfirmed(id, false);
+    }
+    return gone;
   }
 
   /** Hosts from the team file that are hidden because the workspace is not trusted. */
