@@ -250,7 +250,19 @@ class CommandRunImpl implements CommandRun {
   }
 
   async interrupt(): Promise<void> {
-    if (this.command && !this.command.done) await this.command.signal('ctrl_c', { deadline: Date.now() + CLEANUP_MS });
+    const command = this.command;
+    if (!command || command.done) return;
+    const end = Date.now() + CLEANUP_MS;
+    try {
+      await command.signal('ctrl_c', { deadline: end });
+    } catch (err) {
+      if (err instanceof WsmanFaultError && err.isShellGone) return;
+      if (err instanceof TlsError || err instanceof ConfigError || command.done) throw err;
+      // A dropped or stuck control connection must not lose the user's Ctrl+C: retried as
+      // cleanup is, on fresh connections (should the lost one have arrived, a second Ctrl+C only interrupts again).
+      const ok = await this.session.cleanupCall({ action: ACTION.signal, resourceUri: RESOURCE.cmdShell, selectors: { ShellId: command.shell.id } }, writeSignalBody(command.id, 'ctrl_c'), end);
+      if (!ok) throw err;
+    }
   }
 
   [Symbol.asyncIterator](): AsyncIterator<OutputChunk> {
