@@ -41,10 +41,13 @@ export class AuthError extends WinrmError {
   /** Why authentication failed, when we can tell. */
   readonly reason: 'bad-credentials' | 'scheme-not-offered' | 'encryption-required' | 'encryption-refused' | 'unknown';
   readonly offeredSchemes: string[];
-  constructor(reason: AuthError['reason'], message: string, hint: string, offeredSchemes: string[] = []) {
+  /** The host's numeric error code, when it sent one (CredSSP: TSRequest errorCode, unsigned). */
+  readonly code: number | undefined;
+  constructor(reason: AuthError['reason'], message: string, hint: string, offeredSchemes: string[] = [], code?: number) {
     super('auth', message, hint);
     this.reason = reason;
     this.offeredSchemes = offeredSchemes;
+    this.code = code;
   }
 }
 

@@ -65,6 +65,13 @@ test('CredSSP: the errorCode of a refused logon, as the core maps it, in an admi
   assert.equal(other.title, 'CredSSP logon refused by the host (0x12345678)');
   // Without the context the message still tells CredSSP apart.
   assert.equal(diagnose(errorCodeToAuthError(0x80090302, 'LAB\\alice')).title, 'CredSSP refused by the host (0x80090302)');
+  // The diagnosis reads the code, not the wording of the message.
+  assert.equal(errorCodeToAuthError(0x8009030e, 'LAB\\alice').code, 0x8009030e);
+  assert.equal(errorCodeToAuthError(0xc000006d, 'LAB\\alice').code, 0xc000006d);
+  const reworded = new AuthError('unknown', 'Authentication was refused.', 'h', [], 0x8009030e);
+  assert.equal(diagnose(reworded, { auth: 'credssp' }).title, 'CredSSP: no credentials to delegate (0x8009030E)');
+  assert.equal(diagnose(reworded).title, 'CredSSP: no credentials to delegate (0x8009030E)', 'a code is CredSSP\'s even without the context');
+  assert.equal(diagnose(new AuthError('unknown', 'CredSSP failed with error 0x80090302.', 'h'), { auth: 'credssp' }).title, 'Authentication failed', 'text that looks like a code is not one');
 });
 
 test('CredSSP without a domain is a setting to fix, not a connection failure', () => {

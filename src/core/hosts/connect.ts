@@ -73,7 +73,7 @@ export function diagnose(err: unknown, context: DiagnoseContext = {}): Diagnosis
   }
   const base = { detail: err.message, hint: err.hint, kind: err.kind };
   if (err instanceof AuthError) {
-    const credssp = context.auth === 'credssp' || /CredSSP/.test(err.message);
+    const credssp = context.auth === 'credssp' || err.code !== undefined || /CredSSP/.test(err.message);
     switch (err.reason) {
       case 'bad-credentials':
         if (credssp) return { ...base, title: 'Wrong user name or password', hint: `${err.hint} CredSSP checks the domain too: DOMAIN\\user as the domain knows it.` };
@@ -143,14 +143,14 @@ function diagnoseCredSsp(err: AuthError): Pick<Diagnosis, 'title' | 'hint'> | un
   if (/public-key check/.test(m)) {
     return { title: 'CredSSP key check failed (credentials withheld)', hint: err.hint };
   }
-  const code = /error (0x[0-9A-F]{8})/i.exec(m)?.[1]?.toUpperCase().replace('0X', '0x');
-  if (!code) return undefined;
-  switch (code) {
-    case '0x80090302':
+  if (err.code === undefined) return undefined;
+  const code = `0x${(err.code >>> 0).toString(16).toUpperCase().padStart(8, '0')}`;
+  switch (err.code >>> 0) {
+    case 0x80090302:
       return { title: `CredSSP refused by the host (${code})`, hint: 'The host does not accept delegated credentials this way. On the host: Enable-WSManCredSSP -Role Server; on the domain: allow delegating fresh credentials to this host (Group Policy "Allow delegating fresh credentials").' };
-    case '0x80090322':
+    case 0x80090322:
       return { title: `CredSSP: wrong target name (${code})`, hint: 'Connect by the host\'s real DNS name (the one in its SPN), not an IP address or an alias.' };
-    case '0x8009030E':
+    case 0x8009030e:
       return { title: `CredSSP: no credentials to delegate (${code})`, hint: 'Give the user as DOMAIN\\user with a password; CredSSP cannot delegate without both.' };
     default:
       return { title: `CredSSP logon refused by the host (${code})`, hint: err.hint };

@@ -70,9 +70,9 @@ export function errorCodeToAuthError(code: number, who: string): AuthError {
   const hex = `0x${(code >>> 0).toString(16).toUpperCase().padStart(8, '0')}`;
   const known = ERROR_CODES[code >>> 0];
   if (known?.[0] === 'bad-credentials') {
-    return new AuthError('bad-credentials', `The host refused the CredSSP logon of ${who}: ${known[1]} (${hex}).`, 'Check the user name, the domain (CredSSP needs one: the AD domain, or the computer name for a local account) and the password; the account may also be locked out or not allowed to log on over the network.');
+    return new AuthError('bad-credentials', `The host refused the CredSSP logon of ${who}: ${known[1]} (${hex}).`, 'Check the user name, the domain (CredSSP needs one: the AD domain, or the computer name for a local account) and the password; the account may also be locked out or not allowed to log on over the network.', [], code >>> 0);
   }
-  return new AuthError('unknown', `The host ended CredSSP authentication with error ${hex}${known ? `: ${known[1]}` : ''}.`, 'Check that CredSSP is enabled for the WinRM service (winrm set winrm/config/service/auth @{CredSSP="true"}) and that the account may delegate credentials.');
+  return new AuthError('unknown', `The host ended CredSSP authentication with error ${hex}${known ? `: ${known[1]}` : ''}.`, 'Check that CredSSP is enabled for the WinRM service (winrm set winrm/config/service/auth @{CredSSP="true"}) and that the account may delegate credentials.', [], code >>> 0);
 }
 
 export class CredSspClient {
