@@ -65,7 +65,11 @@ test('a zero exit code is green, a stopped run red', () => {
   w.end(1, { kind: 'exit', exitCode: 0, durationMs: 5 });
   w.begin({ runId: 2, hostName: 'h', address: 'a', language: 'cmd', style: 'dashed', profile: 'safe', source: 's', startedAt: new Date() });
   w.end(2, { kind: 'cancelled', durationMs: 5 });
+  w.begin({ runId: 3, hostName: 'h', address: 'a', language: 'cmd', style: 'dashed', profile: 'safe', source: 's', startedAt: new Date() });
+  w.end(3, { kind: 'exit', exitCode: 1, durationMs: 5, stoppedBy: 'interrupt' });
   const footers = text.split('\n').filter((l) => l.startsWith('■'));
   assert.ok(scopes(footers[0]).some((s) => s.includes('markup.inserted')));
   assert.ok(scopes(footers[1]).some((s) => s.includes('markup.deleted')));
+  assert.match(footers[2], /interrupted/);
+  assert.ok(scopes(footers[2]).some((s) => s.includes('markup.deleted')), 'an interrupted run is marked like a stopped one');
 });
