@@ -58,7 +58,7 @@ test('every line the formatter writes for a failed PowerShell run is coloured as
   assert.ok(scopes(connector).includes('keyword.other.connector.winrm-output'));
 });
 
-test('a zero exit code is green, a stopped run red', () => {
+test('a zero exit code is green, a stopped or interrupted run red', () => {
   let text = '';
   const w = new ChannelWriter((t) => { text += t; });
   w.begin({ runId: 1, hostName: 'h', address: 'a', language: 'cmd', style: 'dashed', profile: 'safe', source: 's', startedAt: new Date() });
