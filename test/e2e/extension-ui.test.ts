@@ -43,13 +43,25 @@ async function waitForHostRow(page: Page, name: string, description: RegExp): Pr
   return poll(async () => (await hostRows(page)).find((r) => r.name === name && description.test(r.description)), { timeoutMs: 10_000, what: `host row "${name}" ${description}` });
 }
 
-/** Opens a workspace file with Go to File (Ctrl+P), as a person does. */
+/**
+ * Opens a workspace file with Go to File (Ctrl+P), as a person does. The file list
+ * re-renders while it filters, so a click can land on a row that just moved: try again.
+ */
 async function openFile(page: Page, name: string): Promise<void> {
-  await runCommand(page, 'Go to File...');
-  await waitForQuickInput(page);
-  await page.locator('.quick-input-widget .quick-input-box input').first().fill(name);
-  await clickRow(page, name);
-  await page.locator(`.tabs-container .tab.active[aria-label*="${name}"]`).first().waitFor({ state: 'visible', timeout: 10_000 });
+  const tab = page.locator(`.tabs-container .tab.active[aria-label*="${name}"]`).first();
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await runCommand(page, 'Go to File...');
+      await waitForQuickInput(page);
+      await page.locator('.quick-input-widget .quick-input-box input').first().fill(name);
+      await clickRow(page, name);
+      await tab.waitFor({ state: 'visible', timeout: 5_000 });
+      return;
+    } catch (err) {
+      if (attempt >= 3) throw err;
+      await page.keyboard.press('Escape');
+    }
+  }
 }
 
 /** Colours of the spans of the Output panel's line containing `text` (the channel's grammar). */
@@ -185,7 +197,12 @@ describe('extension UI in code-server, through the browser', { skip }, () => {
     assert.ok(lines.includes(NON_ASCII), lines.join('\n'));
     const stderrLine = lines.find((l) => l.startsWith('[stderr] ') && l.includes('Something went wrong on purpose'));
     assert.ok(stderrLine, lines.join('\n'));
-    const colors = await outputLineColors(page, 'Something went wrong on purpose');
+    // The editor tokenizes after it renders the text: wait for the grammar's colours.
+    let colors: string[] = [];
+    await poll(async () => {
+      colors = await outputLineColors(page, 'Something went wrong on purpose');
+      return colors.length > 0 && colors.every(reddish) ? true : undefined;
+    }, { timeoutMs: 10_000, what: 'the stderr line coloured red' }).catch(() => undefined);
     assert.ok(colors.length > 0 && colors.every(reddish), `the channel's grammar colours the stderr line red: ${JSON.stringify(colors)}`);
     await screenshot(page, 'ui-05-output');
   }));
