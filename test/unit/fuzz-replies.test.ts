@@ -51,6 +51,32 @@ function parseAll(s: Sample): void {
   }
 }
 
+/** What the client makes of a reply, as text to compare: the error, or what every reader returns. */
+function outcome(status: number, body: string | Buffer, messageId: string): string {
+  let env: ReturnType<typeof interpretReply>;
+  try {
+    env = interpretReply({ status, body }, messageId, 'fuzz.example:5985');
+  } catch (err) {
+    return `threw ${(err as Error).constructor.name}: ${(err as Error).message}`;
+  }
+  return JSON.stringify([readShellId, readCommandId, readReceive, readFault, readMaxEnvelopeSizeKb].map((read) => {
+    try {
+      const got = (read as (e: typeof env) => unknown)(env);
+      if (read === readReceive) return (got as ReturnType<typeof readReceive>).streams.map((st) => ({ ...st, bytes: st.bytes.toString('hex') }));
+      return got instanceof Error ? `${got.constructor.name}: ${got.message}` : got;
+    } catch (err) {
+      return `threw ${(err as Error).constructor.name}: ${(err as Error).message}`;
+    }
+  }));
+}
+
+/** The transport hands the client bytes: they must come out exactly as the same reply as text. */
+function assertBytesParity(s: Sample): void {
+  const bytes = Buffer.from(s.body, 'utf8');
+  if (bytes.toString('utf8') !== s.body) return; // lone surrogates have no UTF-8 form
+  assert.equal(outcome(s.status, bytes, s.messageId), outcome(s.status, s.body, s.messageId));
+}
+
 // ---- mutations ----------------------------------------------------------------
 
 type Mutation = (s: string, r: Prng) => string;
@@ -184,6 +210,7 @@ test(`fuzz: ${CASES} mutated captured replies through interpretReply and the rea
   assert.ok(base.length >= 50, 'the captured replies are there');
   // Unmutated, every captured reply goes through (faults as WsmanFaultError).
   for (const s of base) {
+    assertBytesParity(s);
     try { parseAll(s); } catch (err) { assert.ok(err instanceof WsmanFaultError, `fixture reply rejected: ${String(err)}`); }
   }
   const r = new Prng(seed);
@@ -197,8 +224,9 @@ test(`fuzz: ${CASES} mutated captured replies through interpretReply and the rea
     const s = r.pick(base);
     const { text, applied } = mutate(s.body, r);
     const started = performance.now();
+    const sample = { ...s, body: text, status: r.chance(0.1) ? r.pick([200, 500, 400, 401]) : s.status };
     try {
-      parseAll({ ...s, body: text, status: r.chance(0.1) ? r.pick([200, 500, 400, 401]) : s.status });
+      parseAll(sample);
       accepted++;
     } catch (err) {
       if (err instanceof WinrmError) kinds.set(err.kind, (kinds.get(err.kind) ?? 0) + 1);
@@ -206,6 +234,12 @@ test(`fuzz: ${CASES} mutated captured replies through interpretReply and the rea
       else failures.push('');
     }
     slowest = Math.max(slowest, performance.now() - started);
+    // Untimed: the same reply as the transport's bytes must read exactly as the text did.
+    try {
+      assertBytesParity(sample);
+    } catch (err) {
+      failures.push(failures.length < 5 ? `case ${i} [${applied.join(', ')}]: bytes and text differ: ${(err as Error).message.slice(0, 600)}` : '');
+    }
   }
   gc();
   const growth = process.memoryUsage().heapUsed - baseline;
@@ -215,6 +249,37 @@ test(`fuzz: ${CASES} mutated captured replies through interpretReply and the rea
   assert.ok(slowest < 5000, `seed ${seed}: one case took ${slowest.toFixed(0)} ms`);
   assert.ok(growth < 64 * 1048576, `seed ${seed}: heap grew by ${(growth / 1048576).toFixed(1)} MB`);
   assert.ok((kinds.get('protocol') ?? 0) > CASES / 10 && accepted > CASES / 20, 'the mutations both broke and kept replies');
+});
+
+test('long base64 runs read from bytes and from text give the same tree, text and bytes', () => {
+  const r = new Prng(seedFrom('FUZZ_SEED'));
+  const env = (body: string) => `<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope" xmlns:rsp="http://schemas.microsoft.com/wbem/wsman/1/windows/shell"><s:Header/><s:Body><rsp:ReceiveResponse>${body}</rsp:ReceiveResponse></s:Body></s:Envelope>`;
+  const stream = (inner: string) => `<rsp:Stream Name="stdout" CommandId="C">${inner}</rsp:Stream>`;
+  const b64 = (n: number) => Buffer.from(Array.from({ length: n }, () => r.int(0, 255))).toString('base64');
+  const tamper = (run: string): string => {
+    const at = r.int(0, run.length - 1);
+    const pick = r.int(0, 6);
+    const insert = pick === 0 ? ' ' : pick === 1 ? '\r\n' : pick === 2 ? '=' : pick === 3 ? 'é' : pick === 4 ? '\uE000' : pick === 5 ? '&amp;' : '-';
+    return run.slice(0, at) + insert + run.slice(at);
+  };
+  const docs: string[] = [];
+  // Lengths around the 48 KB pieces the canonical check compares in, and around the 512-character lifting threshold.
+  for (const n of [382, 383, 384, 385, 3 * 16_384 - 1, 3 * 16_384, 3 * 16_384 + 1, 2 * 3 * 16_384 + 2, 120_000]) {
+    const run = b64(n);
+    docs.push(env(stream(run)), env(stream(tamper(run))), env(stream(tamper(tamper(run)))));
+    docs.push(env(stream(run + run)), env(stream(`${run}<!--c-->${run}`)), env(stream(`é${run}`)), env(stream(`${run}<![CDATA[x]]>`)));
+    docs.push(env(`${stream(run)}<rsp:Stream Name="stderr">${tamper(run)}</rsp:Stream><rsp:CommandState State="x"><rsp:ExitCode>1</rsp:ExitCode></rsp:CommandState>`));
+    docs.push(env(`<rsp:Stream Name="stdout" CommandId="é">${run}</rsp:Stream>${run}`));
+  }
+  for (const doc of docs) {
+    const fromText = (() => { try { return parseXml(doc); } catch (err) { return String(err); } })();
+    const fromBytes = (() => { try { return parseXml(Buffer.from(doc, 'utf8')); } catch (err) { return String(err); } })();
+    if (typeof fromText === 'string' || typeof fromBytes === 'string') { assert.equal(fromBytes, fromText); continue; }
+    assert.deepEqual(fromBytes, fromText);
+    const streams = (root: typeof fromText) => readReceive({ body: root.children[1] } as never).streams.map((st) => st.bytes.toString('hex'));
+    assert.deepEqual(streams(fromBytes), streams(fromText));
+    assert.equal(outcome(200, Buffer.from(doc, 'utf8'), ''), outcome(200, doc, ''));
+  }
 });
 
 test('an entity-expansion bomb is refused unread, and no entity is ever expanded', () => {

@@ -103,7 +103,13 @@ export class HttpTransport {
   }
 
   /** Send one SOAP request and return the reply's SOAP text with its HTTP status. */
-  post(soap: string, options: PostOptions): Promise<{ status: number; body: string }> {
+  async post(soap: string, options: PostOptions): Promise<{ status: number; body: string }> {
+    const reply = await this.postBytes(soap, options);
+    return { status: reply.status, body: reply.body.toString('utf8') };
+  }
+
+  /** As post, with the reply's SOAP as UTF-8 bytes: the parser decodes only its markup. */
+  postBytes(soap: string, options: PostOptions): Promise<{ status: number; body: Buffer }> {
     // The time allowed counts from now, waiting behind an earlier request included, and a
     // request that gives up while waiting does not let the next one overtake that earlier one.
     const { signal, done } = requestSignal(options.signal, options.timeoutMs);
@@ -123,7 +129,7 @@ export class HttpTransport {
     await this.client.destroy().catch(() => undefined);
   }
 
-  private async postNow(soap: string, options: PostOptions, signal: AbortSignal): Promise<{ status: number; body: string }> {
+  private async postNow(soap: string, options: PostOptions, signal: AbortSignal): Promise<{ status: number; body: Buffer }> {
     if (this.closed) throw new CancelledError('The session is closed.');
     try {
       const plaintext = Buffer.from(soap, 'utf8');
@@ -147,9 +153,9 @@ export class HttpTransport {
           session.auth.unwrap(reply);
           throw authFailure(reply, this.options.auth.scheme, this.https);
         }
-        let unwrapped: string;
+        let unwrapped: Buffer;
         try {
-          unwrapped = session.auth.unwrap(reply).toString('utf8');
+          unwrapped = session.auth.unwrap(reply);
         } catch (err) {
           // A reply that does not verify ends this security context: the next
           // request authenticates a new connection instead of failing forever.
@@ -157,7 +163,7 @@ export class HttpTransport {
           this.lastSocket?.destroy();
           throw err;
         }
-        this.trace('reply', flatten(reply.headers), unwrapped, reply.status);
+        if (this.options.trace) this.trace('reply', flatten(reply.headers), unwrapped.toString('utf8'), reply.status);
         return { status: reply.status, body: unwrapped };
       }
     } catch (err) {

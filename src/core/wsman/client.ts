@@ -57,28 +57,33 @@ export class WsmanClient {
       locale: this.locale,
       sessionId: this.sessionId,
     }, writeBody);
-    const reply = await this.transport.post(message.xml, { signal: options.signal, timeoutMs });
+    const reply = await this.transport.postBytes(message.xml, { signal: options.signal, timeoutMs });
     return interpretReply(reply, message.messageId, this.transport.url.host);
   }
 }
 
-/** Status + SOAP text to a checked envelope; throws the fault or error it carries. */
-export function interpretReply(reply: { status: number; body: string }, messageId: string, host: string): ParsedEnvelope {
-  const looksLikeXml = /^\s*(<\?xml[^>]*\?>\s*)?</.test(reply.body);
+const XML_START = /^\s*(<\?xml[^>]*\?>\s*)?</;
+
+/** Status + SOAP text (or its UTF-8 bytes) to a checked envelope; throws the fault or error it carries. */
+export function interpretReply(reply: { status: number; body: string | Buffer }, messageId: string, host: string): ParsedEnvelope {
+  // Only the start is tested, and only error paths need the whole body as text.
+  const head = typeof reply.body === 'string' ? reply.body : reply.body.toString('utf8', 0, 1024);
+  const bodyText = () => typeof reply.body === 'string' ? reply.body : reply.body.toString('utf8');
+  const looksLikeXml = XML_START.test(head) || (typeof reply.body !== 'string' && reply.body.length > 1024 && XML_START.test(bodyText()));
   if (!looksLikeXml) {
-    if (reply.status !== 200) throw httpError(reply.status, host, reply.body);
-    throw new ProtocolError(reply.body.trim() === '' ? `${host} answered with an empty body.` : `${host} answered with something that is not XML.`);
+    if (reply.status !== 200) throw httpError(reply.status, host, bodyText());
+    throw new ProtocolError(bodyText().trim() === '' ? `${host} answered with an empty body.` : `${host} answered with something that is not XML.`);
   }
   let env: ParsedEnvelope;
   try {
     env = readEnvelope(parseXml(reply.body));
   } catch (err) {
-    if (reply.status !== 200 && err instanceof WinrmError) throw httpError(reply.status, host, reply.body);
+    if (reply.status !== 200 && err instanceof WinrmError) throw httpError(reply.status, host, bodyText());
     throw err;
   }
   const fault = readFault(env);
   if (fault) throw fault;
-  if (reply.status !== 200) throw httpError(reply.status, host, reply.body);
+  if (reply.status !== 200) throw httpError(reply.status, host, bodyText());
   if (env.relatesTo !== messageId) {
     throw new ProtocolError(`The reply does not answer our request (RelatesTo ${env.relatesTo ?? 'missing'}, expected ${messageId}).`,
       'A proxy or the host mixed up replies; run again. If it persists, capture a trace log.');
