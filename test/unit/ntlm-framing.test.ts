@@ -56,19 +56,33 @@ test('round trip of many sizes, both directions', () => {
   }
 });
 
-test('lenient parsing: Exchange\'s "-- Encrypted Boundary", old pywinrm without the final "--", CRLF before boundaries, a plain closing', () => {
+test('lenient parsing: Exchange\'s "-- Encrypted Boundary", CRLF before boundaries, a closing without CRLF', () => {
   const variants: ((b: string) => string)[] = [
     (b) => b.replace(/--Encrypted Boundary/g, '-- Encrypted Boundary'),
-    (b) => b.replace(/--Encrypted Boundary--\r\n$/, '--Encrypted Boundary\r\n'),
     (b) => b.replace(/--Encrypted Boundary--\r\n$/, '\r\n--Encrypted Boundary--\r\n'),
     (b) => b.replace(/--Encrypted Boundary--\r\n$/, '--Encrypted Boundary--'),
-    (b) => b.replace(/--Encrypted Boundary--\r\n$/, '--Encrypted Boundary'),
   ];
   for (const [k, variant] of variants.entries()) {
     const { client, server } = pair();
     const body = Buffer.from(variant(encodeEncrypted(server, env(`variant ${k}`)).body.toString('latin1')), 'latin1');
     assert.deepEqual(decodeEncrypted(client, body), env(`variant ${k}`), `variant ${k}`);
   }
+});
+
+test('a body without its closing boundary is refused (a cut between parts would drop data), except one part where a server allows it', () => {
+  for (const ending of ['--Encrypted Boundary\r\n', '--Encrypted Boundary']) {
+    const { client, server } = pair();
+    const text = encodeEncrypted(server, env('unclosed')).body.toString('latin1').replace(/--Encrypted Boundary--\r\n$/, ending);
+    assert.throws(() => decodeEncrypted(client, Buffer.from(text, 'latin1')), /closing boundary/);
+    const parts = parseEncrypted(Buffer.from(text, 'latin1'), SPNEGO_ENCRYPTED, (n) => n, { allowUnclosedSinglePart: true });
+    assert.equal(parts.length, 1);
+  }
+  // Two parts cut after the first: refused even where one unclosed part is allowed.
+  const { server } = pair();
+  const multi = encodeEncrypted({ ...server, maxPartSize: 64 }, Buffer.alloc(200, 0x41)).body.toString('latin1');
+  const second = multi.indexOf('--Encrypted Boundary\r\n\tContent-Type: application/HTTP-SPNEGO', multi.indexOf('octet-stream'));
+  const cut = Buffer.from(multi.slice(0, second) + '--Encrypted Boundary\r\n\tContent-Type: application/HTTP-SPNEGO-session-encrypted\r\n', 'latin1');
+  assert.throws(() => parseEncrypted(cut, SPNEGO_ENCRYPTED, (n) => n, { allowUnclosedSinglePart: true }), ProtocolError);
 });
 
 function rejects(body: Buffer, what: RegExp): void {

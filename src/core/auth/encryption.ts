@@ -109,12 +109,18 @@ function framingError(what: string): never {
  * `--`, CRLF before a boundary); nothing is read past the buffer.
  * `encryptedLength` (see MessageSealer) lets the parser take an exact token size.
  */
-export function parseEncrypted(body: Buffer, protocol: string, encryptedLength?: (n: number) => number): EncryptedPart[] {
+export function parseEncrypted(body: Buffer, protocol: string, encryptedLength?: (n: number) => number, options: { allowUnclosedSinglePart?: boolean } = {}): EncryptedPart[] {
   const dashes = Buffer.from(`--${BOUNDARY}`, 'latin1');
   const spaced = Buffer.from(`-- ${BOUNDARY}`, 'latin1');
+  const parts: EncryptedPart[] = [];
   let p = 0;
 
-  /** Consumes a boundary line at p; returns true when it is the closing one (or the body ends). */
+  /**
+   * Consumes a boundary line at p; returns true when it is the closing one. A body that
+   * ends without the closing boundary may have been cut between two parts, which would let
+   * the parts before the cut pass as the whole message, so it is refused. Old pywinrm
+   * clients end a one-part request that way: a server may allow it for one part.
+   */
   const boundary = (): boolean => {
     while (p + 1 < body.length && body[p] === 0x0d && body[p + 1] === 0x0a) p += 2;
     let marker: Buffer | undefined;
@@ -128,7 +134,9 @@ export function parseEncrypted(body: Buffer, protocol: string, encryptedLength?:
     }
     if (p + 1 < body.length && body[p] === 0x0d && body[p + 1] === 0x0a) p += 2;
     else if (p < body.length) framingError('boundary line not terminated');
-    return p >= body.length;
+    if (p < body.length) return false;
+    if (!(options.allowUnclosedSinglePart && parts.length === 1)) framingError('the body ends without its closing boundary');
+    return true;
   };
 
   /** Reads `\tName: value\r\n` lines; at most `limit` of them. */
@@ -146,7 +154,6 @@ export function parseEncrypted(body: Buffer, protocol: string, encryptedLength?:
     return found;
   };
 
-  const parts: EncryptedPart[] = [];
   if (boundary()) framingError('no parts');
   for (;;) {
     const meta = headers(8);

@@ -98,7 +98,8 @@ export class NtlmConnectionAcceptor {
       const protocol = parseContentType(req.contentType).protocol ?? '';
       if (protocol.toLowerCase() !== SPNEGO_ENCRYPTED.toLowerCase()) return { kind: 'reply', status: 400, headers: {}, body: Buffer.alloc(0) };
       try {
-        const parts = parseEncrypted(req.body, SPNEGO_ENCRYPTED, (n) => n);
+        // Old pywinrm ends a one-part request without the closing boundary.
+        const parts = parseEncrypted(req.body, SPNEGO_ENCRYPTED, (n) => n, { allowUnclosedSinglePart: true });
         const plain: Buffer[] = [];
         for (const part of parts) {
           if (part.headerLength !== 16) throw new Error('bad signature length');
