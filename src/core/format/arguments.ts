@@ -3,13 +3,11 @@
 // passes a Java collection, which prints as `[a, b]`).
 import { WinrmError } from '../errors';
 import { parseArgumentAssignment } from '../launch/arguments';
+import type { ArgumentValue, ScriptArgument } from '../launch/types';
 
-export type ArgumentValue = string | null | string[];
-
-export interface NamedArgument {
-  name: string;
-  value: ArgumentValue;
-}
+export type { ArgumentValue };
+/** The launch layer's argument, under the name the editor code uses. */
+export type NamedArgument = ScriptArgument;
 
 /** PowerShell parameter / variable names: letters, digits, `_`, and `-` after the first character. */
 export function validateArgumentName(name: string): string | undefined {
