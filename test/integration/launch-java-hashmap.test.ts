@@ -9,20 +9,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connectorArgumentOrder, javaHashMapHash, javaStringHashCode } from '../../src/core/launch/java-hashmap';
 import { findRoot, peerMissing, runs } from '../support/peers';
+import { Prng } from '../support/faults';
 
 const haveJdk = runs('javac', ['-version']) && runs('java', ['-version']);
 const skip = peerMissing('JDK (javac, java)', haveJdk, 'Install it with `apt-get install -y openjdk-17-jdk-headless`.');
 
-/** mulberry32: a small seeded PRNG so the generated sets are the same every run. */
+/** The shared seeded PRNG (mulberry32), so the generated sets are the same every run. */
 function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const r = new Prng(seed);
+  return () => r.next();
 }
 
 const realistic = ['identity', 'winrm_user', 'winrm_password', 'height', 'distance', 'name', 'groups', 'flag', 'mail', 'alias',

@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { planLaunch, type ArgumentValue, type LaunchRequest } from '../../src/core/launch';
 import { connectorSingleQuoted, javaToString } from '../../src/core/launch/quoting';
 import { peerMissing, pwshPath } from '../support/peers';
+import { Prng } from '../support/faults';
 
 const pwsh = pwshPath();
 const skip = peerMissing('pwsh', pwsh !== undefined, 'Install it with `dotnet tool install --tool-path .tools/pwsh PowerShell --version 7.6.9`.');
@@ -118,15 +119,10 @@ function runCases(scripts: string[]): CaseResult[] {
 
 // ---------------------------------------------------------------- generators
 
+/** The shared seeded PRNG (mulberry32), so the generated sets are the same every run. */
 function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const r = new Prng(seed);
+  return () => r.next();
 }
 const rand = prng(20240611);
 const pick = <T>(items: readonly T[]): T => items[Math.floor(rand() * items.length)];
