@@ -2,21 +2,41 @@
 // SecretStorage, and the team file `.vscode/winrm-hosts.json`, which is read
 // only while the workspace is trusted and the setting allows it.
 import * as vscode from 'vscode';
-import { HostRegistry, parseWorkspaceHostsFile, type HostEntry, type HostSettings } from '../core/hosts';
+import { ChangePoller, HostRegistry, parseWorkspaceHostsFile, type HostEntry, type HostSettings } from '../core/hosts';
 import type { Log } from './log';
 
 export const WORKSPACE_HOSTS_FILE = '.vscode/winrm-hosts.json';
+/** How often the team files are compared by size and time, in case file watching is unavailable. */
+const TEAM_FILE_POLL_MS = 2000;
 
 export class HostStore implements vscode.Disposable {
   readonly registry: HostRegistry;
   private readonly disposables: vscode.Disposable[] = [];
   /** Folder each team host came from, for resolving a relative CA file. */
   private readonly origin = new Map<string, vscode.Uri>();
+  /** Reloads run one after another: a watcher event and a poll may arrive together. */
+  private reloading: Promise<void> = Promise.resolve();
 
   constructor(context: vscode.ExtensionContext, private readonly log: Log) {
     this.registry = new HostRegistry(context.globalState, context.secrets);
     const watcher = vscode.workspace.createFileSystemWatcher(`**/${WORKSPACE_HOSTS_FILE}`);
+    // The watcher needs inotify, which a machine can run out of; saving in the editor and a
+    // cheap stat poll notice the file without it.
+    const poller = new ChangePoller({
+      keys: () => (vscode.workspace.workspaceFolders ?? []).map((f) => vscode.Uri.joinPath(f.uri, WORKSPACE_HOSTS_FILE).toString()),
+      stat: async (key) => {
+        const s = await vscode.workspace.fs.stat(vscode.Uri.parse(key));
+        return { mtimeMs: s.mtime, size: s.size };
+      },
+      onChange: () => this.reloadWorkspaceHosts(),
+      intervalMs: TEAM_FILE_POLL_MS,
+    });
+    poller.start();
     this.disposables.push(
+      { dispose: () => poller.stop() },
+      vscode.workspace.onDidSaveTextDocument((doc) => {
+        if (doc.uri.path.endsWith(`/${WORKSPACE_HOSTS_FILE}`)) void this.reloadWorkspaceHosts();
+      }),
       watcher,
       watcher.onDidChange(() => void this.reloadWorkspaceHosts()),
       watcher.onDidCreate(() => void this.reloadWorkspaceHosts()),
@@ -31,7 +51,13 @@ export class HostStore implements vscode.Disposable {
   }
 
   /** Reads every folder's team file; hosts are offered only in a trusted workspace. */
-  async reloadWorkspaceHosts(): Promise<void> {
+  reloadWorkspaceHosts(): Promise<void> {
+    const next = this.reloading.then(() => this.readWorkspaceHosts());
+    this.reloading = next.catch((err: Error) => this.log.warn(`Reading ${WORKSPACE_HOSTS_FILE} failed: ${err.message}`));
+    return next;
+  }
+
+  private async readWorkspaceHosts(): Promise<void> {
     const enabled = vscode.workspace.getConfiguration('winrm').get<boolean>('hosts.useWorkspaceFile', true);
     const hosts: HostSettings[] = [];
     // Per folder, the ids its team file names (none when it has no file); left out while the setting is off, so no password is deleted then.
