@@ -11,7 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import { startTestHost, type TestHost } from '../host/host';
 import { peerMissing, pwshPath } from '../support/peers';
 import { canaryForms, chromiumProfileDirs, formatHits, makeCanary, readBrowserStorage, scanText, scanTree, type CanaryForm } from './extension/canary';
-import { Hands } from './extension/hands';
+import { FAILED_TEST_PREFIX, Hands } from './extension/hands';
 import { SUITE_ENV } from './extension/protocol';
 import { writeScripts } from './extension/scripts';
 import { copyBuiltExtension } from './extension/vsix';
@@ -101,6 +101,10 @@ describe('extension in the real extension host (code-server)', { skip }, () => {
     });
     await hands.idle();
     const log = r.log.join('\n');
+    // The suite's own failures first (a CI report may keep only the start of a message): the
+    // page's misses are usually their consequence.
+    const failures = r.log.filter((l) => l.startsWith(FAILED_TEST_PREFIX));
+    assert.deepEqual(failures, [], `the suite failed in the extension host:\n${failures.join('\n')}\nthe page's misses:\n${hands.errors.join('\n')}\nlog:\n${log}`);
     assert.deepEqual(hands.errors, [], `the page did not do what the suite asked:\n${hands.errors.join('\n')}\nlog:\n${log}`);
     assert.equal(r.timedOut, false, `timed out; log:\n${log}\npage errors:\n${r.pageErrors.join('\n')}`);
     assert.equal(r.exitCode, 0, `log:\n${log}\npage errors:\n${r.pageErrors.join('\n')}`);

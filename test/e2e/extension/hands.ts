@@ -7,6 +7,9 @@ import type { Page } from '../harness/playwright-types';
 import { poll } from '../harness/tools';
 import { HANDS_PREFIX, type HandAction } from './protocol';
 
+/** How the in-host runner (in-host/runner.ts) reports a failed test. */
+export const FAILED_TEST_PREFIX = '[in-host] not ok ';
+
 const box = '.quick-input-widget .quick-input-box input';
 const rows = '.quick-input-widget .monaco-list-row';
 
@@ -72,7 +75,10 @@ export async function perform(page: Page, action: HandAction, secret: string): P
 export class Hands {
   private page: Page | undefined;
   private queue: Promise<void> = Promise.resolve();
+  /** Bumped when the suite reports a failed test: that test's unperformed actions are dropped. */
+  private generation = 0;
   readonly done: HandAction[] = [];
+  readonly dropped: HandAction[] = [];
   readonly errors: string[] = [];
 
   constructor(private readonly secret: string) {}
@@ -82,9 +88,16 @@ export class Hands {
   }
 
   onLog(line: string): void {
+    // A failed test's remaining actions would each wait for a quick input that never comes.
+    if (line.startsWith(FAILED_TEST_PREFIX)) this.generation++;
     if (!line.startsWith(HANDS_PREFIX)) return;
     const action = JSON.parse(line.slice(HANDS_PREFIX.length)) as HandAction;
+    const generation = this.generation;
     this.queue = this.queue.then(async () => {
+      if (generation !== this.generation) {
+        this.dropped.push(action);
+        return;
+      }
       if (!this.page) throw new Error('no page attached');
       await perform(this.page, action, this.secret);
       this.done.push(action);
