@@ -25,6 +25,9 @@ interface FloorJob {
   maxEnvelopeSize?: number;
   /** latency: timed runs in one reused shell. */
   runs?: number;
+  /** ttfb: untimed runs of the same command with these arguments first. */
+  warmArgs?: string[];
+  warmRuns?: number;
 }
 
 /** One kept-alive HTTP connection that posts a body and returns the reply. */
@@ -185,6 +188,7 @@ async function main(): Promise<void> {
     // When each chunk of a slow command reached this client (wall clock, sub-ms).
     const arrivals: { at: number; text: string }[] = [];
     const shellId = await createShell(http, job);
+    for (let i = 0; i < (job.warmRuns ?? 0); i++) await runCommand(http, job, shellId, job.command, job.warmArgs ?? job.args, performance.now());
     await runCommand(http, job, shellId, job.command, job.args, performance.now(), arrivals);
     await deleteShell(http, job, shellId);
     http.close();
