@@ -3,7 +3,7 @@
 // same core the extension uses. Exit status: the remote exit code (0-254; larger
 // or negative codes become 254 with a note), 255 for any client-side error.
 import { readFileSync } from 'node:fs';
-import { supportedSchemes } from '../core/auth';
+import { createAuthProvider, supportedSchemes, type CredSspOptions } from '../core/auth';
 import type { AuthScheme, EncryptionMode } from '../core/auth/types';
 import { CancelledError, ConfigError, describeError } from '../core/errors';
 import { detectLanguage, scriptTextOf } from '../core/format/language';
@@ -18,6 +18,11 @@ const USAGE = `usage: winrm-run [options] (--file PATH | --command TEXT)
   --user NAME           DOMAIN\\user or user@domain accepted
   --domain NAME         domain (required for credssp, as the connector requires)
   --auth basic|ntlm|credssp        --encryption auto|always|never
+  --credssp-raw-ntlm    credssp only: raw NTLM inside CredSSP instead of SPNEGO (for
+                        acceptors such as FreeRDP; Windows takes the default, SPNEGO)
+  --credssp-allow-old-versions  credssp only: accept CredSSP versions 2-4 (refused by
+                        default: without the CVE-2018-0886 fix a man in the middle can
+                        take the delegated password); last resort for a host not updated
   --insecure            skip certificate verification (warns)    --ca FILE
   --server-name NAME    verify the certificate for this name instead of the host's
   --language cmd|powershell|powerhell|exchange  (default from the file extension; cmd for --command)
@@ -37,6 +42,8 @@ interface CliOptions {
   domain?: string;
   auth: AuthScheme;
   encryption: EncryptionMode;
+  /** The --credssp-* flags given (only with --auth credssp). */
+  credssp: CredSspOptions;
   insecure: boolean;
   ca?: string;
   serverName?: string;
@@ -58,7 +65,7 @@ function oneOf<T extends string>(flag: string, value: string, allowed: readonly 
 }
 
 export function parseCli(argv: string[]): CliOptions | 'help' {
-  const o: CliOptions = { auth: 'basic', encryption: 'auto', insecure: false, style: 'dashed', profile: 'safe', args: [], rawArgs: [], preview: false };
+  const o: CliOptions = { auth: 'basic', encryption: 'auto', credssp: {}, insecure: false, style: 'dashed', profile: 'safe', args: [], rawArgs: [], preview: false };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     const value = (): string => {
@@ -73,6 +80,8 @@ export function parseCli(argv: string[]): CliOptions | 'help' {
       case '--domain': o.domain = value(); break;
       case '--auth': o.auth = oneOf(flag, value(), ['basic', 'ntlm', 'credssp'] as const); break;
       case '--encryption': o.encryption = oneOf(flag, value(), ['auto', 'always', 'never'] as const); break;
+      case '--credssp-raw-ntlm': o.credssp.rawNtlm = true; break;
+      case '--credssp-allow-old-versions': o.credssp.allowOldVersions = true; break;
       case '--insecure': o.insecure = true; break;
       case '--ca': o.ca = value(); break;
       case '--server-name': o.serverName = value(); break;
@@ -98,6 +107,10 @@ export function parseCli(argv: string[]): CliOptions | 'help' {
       default:
         throw new ConfigError(`Unknown option "${flag}".`, 'See winrm-run --help.');
     }
+  }
+  const credsspFlags = [o.credssp.rawNtlm && '--credssp-raw-ntlm', o.credssp.allowOldVersions && '--credssp-allow-old-versions'].filter((f): f is string => !!f);
+  if (credsspFlags.length && o.auth !== 'credssp') {
+    throw new ConfigError(`${credsspFlags.join(' and ')} ${credsspFlags.length > 1 ? 'apply' : 'applies'} to --auth credssp only (the authentication is ${o.auth}).`, `Add --auth credssp, or drop ${credsspFlags.length > 1 ? 'them' : 'the flag'}.`);
   }
   o.args = parseArgumentAssignments(o.rawArgs);
   if ((o.file === undefined) === (o.command === undefined)) throw new ConfigError('Give exactly one of --file PATH or --command TEXT.', 'See winrm-run --help.');
@@ -164,14 +177,18 @@ async function main(argv: string[]): Promise<number> {
     }
   }
   if (o.insecure) process.stderr.write('winrm-run: warning: certificate verification is OFF (--insecure); anyone on the network path can read the password.\n');
+  if (o.credssp.allowOldVersions) process.stderr.write('winrm-run: warning: CredSSP versions 2-4 are accepted (--credssp-allow-old-versions); they lack the CVE-2018-0886 fix, so a man in the middle can take the delegated password.\n');
   if (url.protocol === 'http:' && o.auth === 'basic') process.stderr.write('winrm-run: warning: Basic over plain HTTP sends the password readable on the network; prefer HTTPS.\n');
   const password = await readPassword();
+  const credentials = { user: o.user, password, domain: o.domain };
   const session = new WinrmSession({
     url: url.href,
     auth: o.auth,
-    credentials: { user: o.user, password, domain: o.domain },
+    credentials,
     encryption: o.encryption,
     tls: { ca, serverName: o.serverName, insecureSkipVerify: o.insecure },
+    // The session builds a provider from auth and encryption alone; the CredSSP flags need it built here.
+    ...(o.credssp.rawNtlm || o.credssp.allowOldVersions ? { authProvider: createAuthProvider({ scheme: o.auth, credentials, encryption: o.encryption, credssp: o.credssp }) } : {}),
   });
   const abort = new AbortController();
   let interrupts = 0;

@@ -3,7 +3,7 @@
 export { WinrmSession, type SessionOptions, type RunOptions, type CommandRun } from './session';
 export { runScript, resetPersistentSessions, closePersistentSessions, type ScriptRun, type ScriptRunOptions, type TextChunk } from './run-script';
 export { planLaunch, formatPreview, interpretResult, parseArgumentAssignment, parseArgumentAssignments, type LaunchPlan, type LaunchRequest, type Language, type ArgumentStyle, type ProfileName, type ScriptArgument } from './launch';
-export { supportedSchemes, createAuthProvider, type AuthScheme, type Credentials, type EncryptionMode } from './auth';
+export { supportedSchemes, createAuthProvider, type CredSspOptions, type AuthScheme, type Credentials, type EncryptionMode } from './auth';
 export { parseEndpoint, type TlsOptions, type TraceEvent } from './transport/http';
 export { createStreamDecoder, createClixmlConverter } from './text';
 export * from './errors';

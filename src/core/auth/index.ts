@@ -5,10 +5,20 @@ import { createCredSspProvider } from './credssp-provider';
 import { createNtlmProvider } from './ntlm-provider';
 import type { AuthProvider, AuthScheme, Credentials, EncryptionMode } from './types';
 
+/** CredSSP choices a user can make (both off by default). */
+export interface CredSspOptions {
+  /** Raw NTLM inside the TSRequest instead of SPNEGO-wrapped NTLM (Windows expects SPNEGO; some other acceptors, such as FreeRDP, need raw NTLM). */
+  rawNtlm?: boolean;
+  /** Accept CredSSP versions 2-4, which lack the CVE-2018-0886 fix: a man in the middle can take the delegated password. */
+  allowOldVersions?: boolean;
+}
+
 export interface AuthChoice {
   scheme: AuthScheme;
   credentials: Credentials;
   encryption?: EncryptionMode;
+  /** For credssp only; refused with another scheme when an option is on. */
+  credssp?: CredSspOptions;
 }
 
 type Factory = (choice: AuthChoice) => AuthProvider;
@@ -16,7 +26,7 @@ type Factory = (choice: AuthChoice) => AuthProvider;
 const factories: Partial<Record<AuthScheme, Factory>> = {
   basic: (c) => createBasicProvider(c.credentials),
   ntlm: (c) => createNtlmProvider({ credentials: c.credentials, encryption: c.encryption }),
-  credssp: (c) => createCredSspProvider({ credentials: c.credentials, encryption: c.encryption }),
+  credssp: (c) => createCredSspProvider({ credentials: c.credentials, encryption: c.encryption, rawNtlm: c.credssp?.rawNtlm === true, allowOldVersions: c.credssp?.allowOldVersions === true }),
 };
 
 /** Schemes this build can use, for menus and CLI validation. */
@@ -39,6 +49,9 @@ export function createAuthProvider(choice: AuthChoice): AuthProvider {
   }
   if (choice.encryption === 'always' && choice.scheme === 'basic') {
     throw new ConfigError('Basic authentication cannot encrypt messages.', 'Use HTTPS, or set encryption to auto/never.');
+  }
+  if (choice.scheme !== 'credssp' && (choice.credssp?.rawNtlm || choice.credssp?.allowOldVersions)) {
+    throw new ConfigError(`CredSSP options (raw NTLM, old CredSSP versions) apply to credssp only, not to ${choice.scheme}.`, 'Remove them, or use credssp authentication.');
   }
   return factory(choice);
 }

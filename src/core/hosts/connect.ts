@@ -1,13 +1,13 @@
 // From stored host settings to a session, Test Connection, and the diagnosis a
 // Windows admin reads when it fails.
 import { AuthError, CancelledError, ConfigError, FaultCodes, HttpError, NetworkError, ProtocolError, TimeoutError, TlsError, WinrmError, WsmanFaultError, describeError } from '../errors';
-import { supportedSchemes } from '../auth';
+import { createAuthProvider, supportedSchemes } from '../auth';
 import type { AuthScheme, EncryptionMode } from '../auth/types';
 import { closePersistentSessions } from '../run-script';
 import type { TraceSink } from '../transport/http';
 import { WinrmSession, type SessionOptions } from '../session';
 import { createStreamDecoder } from '../text';
-import { hostEncryption, type HostSettings } from './model';
+import { hostCredSsp, hostEncryption, type HostSettings } from './model';
 
 export interface ConnectExtras {
   /** Contents of the host's CA file, read by the caller. */
@@ -17,11 +17,17 @@ export interface ConnectExtras {
 }
 
 export function sessionOptionsFor(host: HostSettings, password: string, extras: ConnectExtras = {}): SessionOptions {
+  const credentials = { user: host.user, password, domain: host.domain || undefined };
+  const encryption = hostEncryption(host);
+  // The session builds its provider from scheme, credentials and encryption; the
+  // CredSSP choices (raw NTLM, old versions) need the provider built here.
+  const credssp = hostCredSsp(host);
   return {
     url: host.url,
     auth: host.auth,
-    credentials: { user: host.user, password, domain: host.domain || undefined },
-    encryption: hostEncryption(host),
+    credentials,
+    encryption,
+    ...(credssp ? { authProvider: createAuthProvider({ scheme: host.auth, credentials, encryption, credssp }) } : {}),
     tls: {
       ca: extras.caPem,
       serverName: host.tls?.serverName || undefined,
@@ -137,7 +143,9 @@ function diagnoseCredSsp(err: AuthError): Pick<Diagnosis, 'title' | 'hint'> | un
   if (/CredSSP version \d+.*CVE-2018-0886/.test(m)) {
     return {
       title: 'The host\'s CredSSP is out of date (CVE-2018-0886)',
-      hint: 'The host speaks a CredSSP version before 5, which a man in the middle can abuse to take the delegated password; nothing was sent. Install the CredSSP update of March 2018 (or any later cumulative update) on the host.',
+      hint: 'The host speaks a CredSSP version before 5, which a man in the middle can abuse to take the delegated password; nothing was sent. Install the CredSSP update of March 2018 (or any later cumulative update) on the host. '
+        + 'Only if the host cannot be updated and you accept that risk on a network you trust: allow old CredSSP versions for this host '
+        + '(Edit Host → CredSSP options; "credssp": { "allowOldVersions": true } in .vscode/winrm-hosts.json; winrm-run --credssp-allow-old-versions).',
     };
   }
   if (/public-key check/.test(m)) {

@@ -1,6 +1,7 @@
 // Host settings as the extension stores them, and the validation the Add/Edit
 // wizard runs as the user types. A host never holds a password: passwords live
 // only in the editor's secret storage, keyed by the host id.
+import type { CredSspOptions } from '../auth';
 import type { AuthScheme, EncryptionMode } from '../auth/types';
 import { WinrmError } from '../errors';
 import { parseEndpoint } from '../transport/http';
@@ -23,6 +24,18 @@ export interface HostTls {
   insecureSkipVerify?: boolean;
 }
 
+/**
+ * CredSSP choices, for auth "credssp" only; both off (absent) by default. Only
+ * booleans: nothing secret is ever kept here.
+ */
+export type HostCredSsp = CredSspOptions;
+
+/** The keys of HostCredSsp, in the order the team file and messages name them. */
+export const CREDSSP_OPTION_KEYS = ['rawNtlm', 'allowOldVersions'] as const;
+
+/** Why allowing CredSSP versions 2-4 is dangerous, in the words the wizard and the docs use. */
+export const CREDSSP_OLD_VERSIONS_RISK = 'CredSSP versions 2-4 lack the CVE-2018-0886 fix: a man in the middle can take the delegated password (DOMAIN\\user and its password in clear). Allow them only for a host that cannot be updated, on a network you trust.';
+
 export interface HostSettings {
   /** Stable id: the key of the password in secret storage. */
   id: string;
@@ -39,6 +52,8 @@ export interface HostSettings {
   /** Overrides the profile's code page when set. */
   codepage?: number;
   tls?: HostTls;
+  /** CredSSP only: raw NTLM, old CredSSP versions. */
+  credssp?: HostCredSsp;
 }
 
 export type HostSource = 'user' | 'workspace';
@@ -117,6 +132,43 @@ export function encryptionChoices(https: boolean): { mode: EncryptionMode; label
       detail: https ? 'No message encryption; TLS protects the traffic.' : 'Plain SOAP over HTTP: the host must allow it (winrm set winrm/config/service @{AllowUnencrypted="true"}); a default Windows host refuses it.',
     },
   ];
+}
+
+/** The CredSSP options in effect: only for auth credssp, only the ones switched on; undefined when none is. */
+export function hostCredSsp(host: Pick<HostSettings, 'auth' | 'credssp'>): HostCredSsp | undefined {
+  if (host.auth !== 'credssp' || !host.credssp) return undefined;
+  const out: HostCredSsp = {};
+  if (host.credssp.rawNtlm === true) out.rawNtlm = true;
+  if (host.credssp.allowOldVersions === true) out.allowOldVersions = true;
+  return Object.keys(out).length ? out : undefined;
+}
+
+export type CredSspChoiceKey = 'spnego' | 'raw' | 'spnego-old' | 'raw-old';
+
+/** The CredSSP choices the host editor offers, the safe default first. */
+export function credSspChoices(): { key: CredSspChoiceKey; options: HostCredSsp; label: string; description: string; detail: string }[] {
+  return [
+    { key: 'spnego', options: {}, label: 'SPNEGO, version 5+ only', description: 'recommended', detail: 'What Windows expects: NTLM wrapped in SPNEGO; a host without the CVE-2018-0886 fix (CredSSP 2-4) is refused before the password is sent.' },
+    { key: 'raw', options: { rawNtlm: true }, label: 'Raw NTLM, version 5+ only', description: 'for acceptors that refuse SPNEGO (e.g. FreeRDP)', detail: 'NTLM not wrapped in SPNEGO inside CredSSP; Windows takes SPNEGO, so pick this only when the host refuses it.' },
+    { key: 'spnego-old', options: { allowOldVersions: true }, label: 'SPNEGO, also versions 2-4', description: 'insecure: a man in the middle can take the password', detail: CREDSSP_OLD_VERSIONS_RISK },
+    { key: 'raw-old', options: { rawNtlm: true, allowOldVersions: true }, label: 'Raw NTLM, also versions 2-4', description: 'insecure: a man in the middle can take the password', detail: CREDSSP_OLD_VERSIONS_RISK },
+  ];
+}
+
+/** The choice a host's settings correspond to ('spnego' for none, and for any host that is not CredSSP). */
+export function credSspChoiceOf(host: Pick<HostSettings, 'auth' | 'credssp'>): CredSspChoiceKey {
+  const o = hostCredSsp(host);
+  return o?.rawNtlm ? (o.allowOldVersions ? 'raw-old' : 'raw') : o?.allowOldVersions ? 'spnego-old' : 'spnego';
+}
+
+/** "raw NTLM, CredSSP 2-4 allowed": the non-default CredSSP choices in a few words, or undefined. */
+export function describeCredSsp(host: Pick<HostSettings, 'auth' | 'credssp'>): string | undefined {
+  const o = hostCredSsp(host);
+  if (!o) return undefined;
+  const words: string[] = [];
+  if (o.rawNtlm) words.push('raw NTLM');
+  if (o.allowOldVersions) words.push('CredSSP 2-4 allowed (no CVE-2018-0886 fix)');
+  return words.join(', ');
 }
 
 /** "encrypted (HTTP)", "TLS (HTTPS)", "unencrypted (HTTP)": what actually protects the messages. */
@@ -252,6 +304,8 @@ export function toStoredHost(host: HostSettings): HostSettings {
   if (host.tls?.serverName) tls.serverName = host.tls.serverName;
   if (host.tls?.insecureSkipVerify) tls.insecureSkipVerify = true;
   if (Object.keys(tls).length) stored.tls = tls;
+  const credssp = hostCredSsp(host);
+  if (credssp) stored.credssp = credssp;
   return stored;
 }
 
@@ -319,7 +373,44 @@ export function readHost(raw: unknown, fallbackId?: string): ReadResult {
     if (t.insecureSkipVerify === true) tls.insecureSkipVerify = true;
     if (Object.keys(tls).length) host.tls = tls;
   }
+  if (o.credssp !== undefined && o.credssp !== null) {
+    const credssp = readCredSsp(o.credssp, auth, label, problems);
+    if (credssp) host.credssp = credssp;
+  }
   return { host: toStoredHost(host), problems };
+}
+
+/** The `credssp` object of a host entry: booleans only, for auth credssp only; each wrong piece reported and dropped. */
+function readCredSsp(raw: unknown, auth: AuthScheme, label: string, problems: string[]): HostCredSsp | undefined {
+  const example = '{ "rawNtlm": true, "allowOldVersions": false }';
+  if (typeof raw !== 'object' || Array.isArray(raw)) {
+    problems.push(`${label}: "credssp" must be an object such as ${example}; ignored.`);
+    return undefined;
+  }
+  const o = raw as Record<string, unknown>;
+  const out: HostCredSsp = {};
+  for (const key of Object.keys(o)) {
+    if (/pass(word)?|secret|pwd/i.test(key)) {
+      problems.push(`${label}: "credssp.${key}" was ignored; passwords are kept only in the editor's secret storage.`);
+      continue;
+    }
+    if (!(CREDSSP_OPTION_KEYS as readonly string[]).includes(key)) {
+      problems.push(`${label}: unknown key "credssp.${key}" ignored (known: ${CREDSSP_OPTION_KEYS.join(', ')}).`);
+      continue;
+    }
+    const v = o[key];
+    if (typeof v !== 'boolean') {
+      problems.push(`${label}: "credssp.${key}" must be true or false (got ${JSON.stringify(v) ?? String(v)}); using false.`);
+      continue;
+    }
+    if (v) out[key as (typeof CREDSSP_OPTION_KEYS)[number]] = true;
+  }
+  if (!Object.keys(out).length) return undefined;
+  if (auth !== 'credssp') {
+    problems.push(`${label}: "credssp" options apply to auth "credssp" only (this host uses ${auth}); ignored.`);
+    return undefined;
+  }
+  return out;
 }
 
 /** Id of a host from the team file: the file's own id, else address and user (so the saved password follows the account). */
