@@ -3,6 +3,7 @@
 // in real programs (pwsh for PowerShell, wine's cmd for cmd lines, winrm-test for
 // scripted protocol tests). See README.md in this folder.
 import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import * as http from 'node:http';
@@ -18,9 +19,11 @@ import { charsetOfCodePage } from './codepage';
 import { ensureWindowsDir, isDirectory, planLaunch, resolveWindowsPath, Runtime, PWSH_INSTALL_HINT } from './launch';
 import { Command, ShellInfo, ShellManager } from './shells';
 import { createTestCertificates, TestCertificates } from './tls';
+import type { XmlElement } from './xml';
 import {
-  ACTION, FAULTS, NS, RESOURCE_CMD, RESOURCE_CONFIG, SIGNAL, WsmanFault, WsmanRequest,
-  attr, child, children, commandResponseBody, configBody, envelope, faultEnvelope, parseDuration, parseRequest, resourceCreatedBody, text,
+  ACTION, FAULTS, NS, RESOURCE_CMD, RESOURCE_CONFIG, RESOURCE_SHELLS, SIGNAL, WsmanFault, WsmanRequest,
+  attr, child, children, commandResponseBody, configBody, enumerateResponseBody, envelope, faultEnvelope, parseDuration, parseRequest,
+  pullResponseBody, resourceCreatedBody, shellElement, text,
 } from './wsman';
 
 export interface TestHostOptions {
@@ -390,6 +393,16 @@ export async function startTestHost(options: TestHostOptions = {}): Promise<Test
         }
         return envelope('shell', `${ACTION.send}Response`, r.messageId, '<rsp:SendResponse/>');
       }
+      case ACTION.enumerate:
+        return enumerateShells(r, c);
+      case ACTION.pull:
+        return pullShells(r, c);
+      case ACTION.release: {
+        requireListResource(r);
+        const ctx = takeContext(text(child(child(r.body, NS.n, 'Release'), NS.n, 'EnumerationContext')).trim(), c.user);
+        enumerations.delete(ctx.id);
+        return envelope('enumerate', `${ACTION.release}Response`, r.messageId, '');
+      }
       case ACTION.signal: {
         requireShellResource(r);
         const shell = mgr.get(r.selectors.get('ShellId'));
@@ -421,9 +434,93 @@ export async function startTestHost(options: TestHostOptions = {}): Promise<Test
     if (r.resourceUri !== RESOURCE_CMD) throw new WsmanFault(FAULTS.resourceNotFound());
   }
 
+  // --- listing shells (WS-Enumeration) -----------------------------------------------
+  // A user lists their own shells, oldest first. The list is fixed at Enumerate; a shell
+  // deleted before its turn is left out. A context lives EnumerationTimeoutms (240 s,
+  // as configBody reports) after its last use, as on Windows.
+  interface Enumeration { id: string; user: string; pending: string[]; expires: number }
+  const enumerations = new Map<string, Enumeration>();
+  const ENUMERATION_TIMEOUT_MS = 240_000;
+
+  function requireListResource(r: WsmanRequest): void {
+    if (r.resourceUri !== RESOURCE_SHELLS && r.resourceUri !== RESOURCE_CMD) throw new WsmanFault(FAULTS.resourceNotFound());
+  }
+
+  function takeContext(id: string, user: string): Enumeration {
+    const now = Date.now();
+    for (const [k, e] of enumerations) if (e.expires <= now) enumerations.delete(k);
+    const e = enumerations.get(id);
+    if (!e || e.user.toLowerCase() !== user.toLowerCase()) throw new WsmanFault(FAULTS.invalidEnumerationContext());
+    return e;
+  }
+
+  /** MaxElements as sent (1 when absent, as DSP0226 says); nonsense is a schema fault. */
+  function maxElementsOf(el: XmlElement | undefined): number {
+    if (!el) return 1;
+    const n = Number(text(el).trim());
+    if (!Number.isInteger(n) || n < 1) throw new WsmanFault(FAULTS.schema());
+    return n;
+  }
+
+  /** Takes from the front of `e.pending` the items that fit `maxElements` and the envelope. */
+  function nextItems(e: Enumeration, maxElements: number, maxEnvelope: number): string[] {
+    // Room for the envelope, the context and the end markers.
+    let budget = maxEnvelope - 2048;
+    const items: string[] = [];
+    const now = Date.now();
+    while (e.pending.length > 0 && items.length < maxElements) {
+      const shell = mgr.shells.get(e.pending[0]);
+      if (!shell) { e.pending.shift(); continue; }
+      const item = shellElement(shell, now, true);
+      const size = Buffer.byteLength(item);
+      if (items.length > 0 && size > budget) break;
+      items.push(item);
+      budget -= size;
+      e.pending.shift();
+    }
+    return items;
+  }
+
+  function enumerateShells(r: WsmanRequest, c: Ctx): string {
+    requireListResource(r);
+    const en = child(r.body, NS.n, 'Enumerate');
+    if (!en) throw new WsmanFault(FAULTS.schema("WinRM cannot process the request because the request is missing the element titled 'Enumerate'. "));
+    if (child(en, NS.w, 'Filter') || child(en, NS.n, 'Filter')) throw new WsmanFault(FAULTS.filteringNotSupported());
+    const e: Enumeration = {
+      id: `uuid:${randomUUID().toUpperCase()}`,
+      user: c.user,
+      pending: [...mgr.shells.values()]
+        // Every shell here is a cmd shell: .../windows/shell and .../windows/shell/cmd list the same ones.
+        .filter((s) => s.owner.toLowerCase() === c.user.toLowerCase())
+        .sort((a, b) => a.createdAt - b.createdAt)
+        .map((s) => s.id),
+      expires: Date.now() + ENUMERATION_TIMEOUT_MS,
+    };
+    let items: string[] | undefined;
+    if (child(en, NS.w, 'OptimizeEnumeration')) items = nextItems(e, maxElementsOf(child(en, NS.w, 'MaxElements')), c.maxEnvelope);
+    const end = items !== undefined && e.pending.length === 0;
+    if (!end) enumerations.set(e.id, e);
+    return envelope('enumerate', `${ACTION.enumerate}Response`, r.messageId, enumerateResponseBody(e.id, items, end));
+  }
+
+  function pullShells(r: WsmanRequest, c: Ctx): string {
+    requireListResource(r);
+    const pull = child(r.body, NS.n, 'Pull');
+    if (!pull) throw new WsmanFault(FAULTS.schema("WinRM cannot process the request because the request is missing the element titled 'Pull'. "));
+    const e = takeContext(text(child(pull, NS.n, 'EnumerationContext')).trim(), c.user);
+    const items = nextItems(e, maxElementsOf(child(pull, NS.n, 'MaxElements')), c.maxEnvelope);
+    const end = e.pending.length === 0;
+    if (end) enumerations.delete(e.id);
+    else e.expires = Date.now() + ENUMERATION_TIMEOUT_MS;
+    return envelope('enumerate', `${ACTION.pull}Response`, r.messageId, pullResponseBody(e.id, items, end));
+  }
+
   function createShell(r: WsmanRequest, c: Ctx): string {
     const el = child(r.body, NS.rsp, 'Shell');
     if (!el) throw new WsmanFault(FAULTS.schema());
+    // rsp:Name as pypsrp writes it (an element); PowerShell writes a Name attribute.
+    const nameEl = child(el, NS.rsp, 'Name');
+    const name = nameEl ? text(nameEl).trim() : attr(el, 'Name');
     const environment: [string, string][] = children(child(el, NS.rsp, 'Environment'), NS.rsp, 'Variable')
       .map((v) => [attr(v, 'Name') ?? '', text(v)] as [string, string]);
     const wdEl = child(el, NS.rsp, 'WorkingDirectory');
@@ -439,6 +536,7 @@ export async function startTestHost(options: TestHostOptions = {}): Promise<Test
     const charset = Number.isInteger(codePage) ? charsetOfCodePage(codePage) : undefined;
     if (!charset) throw new WsmanFault(FAULTS.schema(`The code page ${r.options.get('WINRS_CODEPAGE')} is not supported by the WinRM test host. `));
     const shell = mgr.create({
+      name,
       owner: c.user,
       clientIp: c.ctx.remoteAddress,
       environment,

@@ -12,6 +12,8 @@ import {
 export const CTRL_C_EXIT = 0xc000013a;
 
 export interface ShellSettings {
+  /** rsp:Name from the Create (listed by Enumerate), when the client gave one. */
+  name?: string;
   owner: string;
   clientIp: string;
   environment: [string, string][];
@@ -277,6 +279,7 @@ export interface CommandInfo {
 
 export interface ShellInfo {
   id: string;
+  name: string | undefined;
   owner: string;
   clientIp: string;
   codePage: number;
@@ -296,6 +299,7 @@ export class Shell implements ShellView {
     this.touch();
   }
 
+  get name() { return this.settings.name; }
   get owner() { return this.settings.owner; }
   get clientIp() { return this.settings.clientIp; }
   get environment() { return this.settings.environment; }
@@ -327,7 +331,7 @@ export class Shell implements ShellView {
 
   info(): ShellInfo {
     return {
-      id: this.id, owner: this.owner, clientIp: this.clientIp, codePage: this.settings.codePage,
+      id: this.id, name: this.name, owner: this.owner, clientIp: this.clientIp, codePage: this.settings.codePage,
       workingDirectory: this.workingDirectory, idleTimeoutMs: this.idleTimeoutMs,
       commands: [...this.commands.values()].map((c) => c.info()),
     };

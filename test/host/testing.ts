@@ -71,6 +71,9 @@ export interface ClientOptions {
 }
 
 export interface CreateOptions {
+  /** rsp:Name, as an element (pypsrp) or, with nameAttribute, as PowerShell writes it. */
+  name?: string;
+  nameAttribute?: boolean;
   env?: Record<string, string>;
   workingDirectory?: string;
   idleTimeout?: string;
@@ -79,6 +82,47 @@ export interface CreateOptions {
 }
 
 const SHELL_URI = 'http://schemas.microsoft.com/wbem/wsman/1/windows/shell/cmd';
+const WSEN = 'http://schemas.xmlsoap.org/ws/2004/09/enumeration';
+
+/** A shell as an Enumerate or Pull lists it. */
+export interface ListedShell {
+  id: string;
+  name: string | undefined;
+  resourceUri: string;
+  owner: string;
+  state: string;
+  /** The item's child element names, in order. */
+  elements: string[];
+}
+
+/** One Enumerate or Pull reply: its items, context and whether the sequence ended. */
+export interface EnumerationPage {
+  root: XmlElement;
+  shells: ListedShell[];
+  context: string | undefined;
+  end: boolean;
+}
+
+export function readEnumerationPage(root: XmlElement): EnumerationPage {
+  const body = child(root, NS.s, 'Body');
+  const response = child(body, WSEN, 'EnumerateResponse') ?? child(body, WSEN, 'PullResponse');
+  if (!response) throw new Error('neither EnumerateResponse nor PullResponse');
+  const items = child(response, NS.w, 'Items') ?? child(response, WSEN, 'Items');
+  const ctx = child(response, WSEN, 'EnumerationContext');
+  return {
+    root,
+    shells: children(items, NS.rsp, 'Shell').map((s) => ({
+      id: text(child(s, NS.rsp, 'ShellId')),
+      name: child(s, NS.rsp, 'Name') ? text(child(s, NS.rsp, 'Name')) : undefined,
+      resourceUri: text(child(s, NS.rsp, 'ResourceUri')),
+      owner: text(child(s, NS.rsp, 'Owner')),
+      state: text(child(s, NS.rsp, 'State')),
+      elements: s.children.filter((c): c is XmlElement => typeof c !== 'string').map((c) => c.local),
+    })),
+    context: ctx ? text(ctx) : undefined,
+    end: !!(child(response, NS.w, 'EndOfSequence') ?? child(response, WSEN, 'EndOfSequence')),
+  };
+}
 
 function esc(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
@@ -145,8 +189,10 @@ export class RawClient {
 
   async create(o: CreateOptions = {}): Promise<string> {
     const env = o.env ? `<rsp:Environment>${Object.entries(o.env).map(([k, v]) => `<rsp:Variable Name="${esc(k)}">${esc(v)}</rsp:Variable>`).join('')}</rsp:Environment>` : '';
+    const nameAttr = o.name !== undefined && o.nameAttribute ? ` Name="${esc(o.name)}"` : '';
+    const nameEl = o.name !== undefined && !o.nameAttribute ? `<rsp:Name>${esc(o.name)}</rsp:Name>` : '';
     const body =
-      `<rsp:Shell><rsp:InputStreams>stdin</rsp:InputStreams><rsp:OutputStreams>stdout stderr</rsp:OutputStreams>${env}` +
+      `<rsp:Shell${nameAttr}><rsp:InputStreams>stdin</rsp:InputStreams><rsp:OutputStreams>stdout stderr</rsp:OutputStreams>${nameEl}${env}` +
       (o.workingDirectory !== undefined ? `<rsp:WorkingDirectory>${esc(o.workingDirectory)}</rsp:WorkingDirectory>` : '') +
       (o.idleTimeout !== undefined ? `<rsp:IdleTimeOut>${o.idleTimeout}</rsp:IdleTimeOut>` : '') +
       `</rsp:Shell>`;
@@ -212,6 +258,32 @@ export class RawClient {
 
   async delete(shellId: string): Promise<XmlElement> {
     return this.call(this.envelope('http://schemas.xmlsoap.org/ws/2004/09/transfer/Delete', '', { shellId }));
+  }
+
+  /** An Enumerate of shells: optimized (items in the reply) unless told otherwise, as pypsrp sends it. */
+  enumerateEnvelope(o: { resourceUri?: string; optimize?: boolean; maxElements?: number; filter?: boolean; maxEnvelopeSize?: number } = {}): string {
+    const filter = o.filter
+      ? '<w:Filter Dialect="http://schemas.dmtf.org/wbem/wsman/1/wsman/SelectorFilter"><w:SelectorSet><w:Selector Name="ShellId">00000000-0000-0000-0000-000000000000</w:Selector></w:SelectorSet></w:Filter>'
+      : '';
+    const optimize = o.optimize === false ? '' : `<w:OptimizeEnumeration/>${o.maxElements !== undefined ? `<w:MaxElements>${o.maxElements}</w:MaxElements>` : ''}`;
+    return this.envelope('http://schemas.xmlsoap.org/ws/2004/09/enumeration/Enumerate', `<n:Enumerate xmlns:n="${WSEN}">${optimize}${filter}</n:Enumerate>`,
+      { resourceUri: o.resourceUri ?? 'http://schemas.microsoft.com/wbem/wsman/1/windows/shell', maxEnvelopeSize: o.maxEnvelopeSize });
+  }
+
+  pullEnvelope(context: string, o: { resourceUri?: string; maxElements?: number; maxEnvelopeSize?: number } = {}): string {
+    return this.envelope('http://schemas.xmlsoap.org/ws/2004/09/enumeration/Pull',
+      `<n:Pull xmlns:n="${WSEN}"><n:EnumerationContext>${esc(context)}</n:EnumerationContext>${o.maxElements !== undefined ? `<n:MaxElements>${o.maxElements}</n:MaxElements>` : ''}</n:Pull>`,
+      { resourceUri: o.resourceUri ?? 'http://schemas.microsoft.com/wbem/wsman/1/windows/shell', maxEnvelopeSize: o.maxEnvelopeSize });
+  }
+
+  /** Every shell the host lists, through Enumerate and as many Pulls as it takes; also the pages. */
+  async listShells(o: { maxElements?: number; maxEnvelopeSize?: number; resourceUri?: string } = {}): Promise<{ shells: ListedShell[]; pages: EnumerationPage[] }> {
+    const pages = [readEnumerationPage(await this.call(this.enumerateEnvelope({ ...o, maxElements: o.maxElements ?? 32000 })))];
+    while (!pages.at(-1)!.end) {
+      if (pages.length > 1000) throw new Error('listShells: no end of sequence');
+      pages.push(readEnumerationPage(await this.call(this.pullEnvelope(pages.at(-1)!.context ?? '', { ...o, maxElements: o.maxElements ?? 32000 }))));
+    }
+    return { shells: pages.flatMap((p) => p.shells), pages };
   }
 
   /** Create, run one command to the end, delete. */

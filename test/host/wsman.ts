@@ -25,10 +25,15 @@ export const ACTION = {
   receive: 'http://schemas.microsoft.com/wbem/wsman/1/windows/shell/Receive',
   send: 'http://schemas.microsoft.com/wbem/wsman/1/windows/shell/Send',
   signal: 'http://schemas.microsoft.com/wbem/wsman/1/windows/shell/Signal',
+  enumerate: 'http://schemas.xmlsoap.org/ws/2004/09/enumeration/Enumerate',
+  pull: 'http://schemas.xmlsoap.org/ws/2004/09/enumeration/Pull',
+  release: 'http://schemas.xmlsoap.org/ws/2004/09/enumeration/Release',
   fault: 'http://schemas.dmtf.org/wbem/wsman/1/wsman/fault',
 } as const;
 
 export const RESOURCE_CMD = 'http://schemas.microsoft.com/wbem/wsman/1/windows/shell/cmd';
+/** Every shell of every plugin (what `winrm enumerate windows/shell` and Get-PSSession -ComputerName list). */
+export const RESOURCE_SHELLS = 'http://schemas.microsoft.com/wbem/wsman/1/windows/shell';
 export const RESOURCE_CONFIG = 'http://schemas.microsoft.com/wbem/wsman/1/config';
 export const ANONYMOUS = 'http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous';
 export const SIGNAL = {
@@ -159,6 +164,8 @@ const ENVELOPE_NS: Record<string, (keyof typeof NS)[]> = {
   receive: ['s', 'a', 'w', 'rsp', 'p'],
   delete: ['s', 'a', 'w', 'p'],
   get: ['s', 'a', 'x', 'w', 'p'],
+  // EnumerateResponse (test_psrp_disconnect_runspaces.yml in ../shared/fixtures/pypsrp-psrp); Pull and Release alike.
+  enumerate: ['s', 'a', 'n', 'w', 'p'],
   fault: ['s', 'a', 'x', 'e', 'n', 'w', 'p'],
 };
 
@@ -300,6 +307,20 @@ export const FAULTS = {
     reason: 'The WS-Management service cannot process the request. The request does not have all the expected SOAP headers. ',
     wsmanCode: 2150858769,
   }),
+  /** A Pull or Release with a context the host does not know (ended, released, expired); texts from wsmerror.h. */
+  invalidEnumerationContext: (): FaultSpec => ({
+    code: 's:Receiver',
+    subcode: 'n:InvalidEnumerationContext',
+    reason: 'The WS-Enumeration context in the enumeration is not valid. Enumeration may have been completed or canceled. You cannot use this enumeration context anymore. Start a new enumeration. ',
+    wsmanCode: 2150858779,
+  }),
+  /** wsman:Filter on a shell enumeration (MS-WSMV 3.1.4.8.2: MUST fault for .../shell/cmd); texts from wsmerror.h. */
+  filteringNotSupported: (): FaultSpec => ({
+    code: 's:Sender',
+    subcode: 'n:FilteringNotSupported',
+    reason: 'The data source does not support filtering. Remove the filter from the request and try the request again. ',
+    wsmanCode: 2150858776,
+  }),
   /** Texts from wsmerror.h (ERROR_WSMAN_INVALID_SOAP_BODY). */
   invalidBody: (): FaultSpec => ({
     code: 's:Sender',
@@ -314,6 +335,8 @@ export const FAULTS = {
 
 export interface ShellView {
   id: string;
+  /** rsp:Name from the Create, when the client gave one. */
+  name: string | undefined;
   owner: string;
   clientIp: string;
   environment: [string, string][];
@@ -324,22 +347,54 @@ export interface ShellView {
 }
 
 export function resourceCreatedBody(address: string, shell: ShellView, now: number): string {
-  const env = shell.environment.length
-    ? `<rsp:Environment>${shell.environment.map(([k, v]) => `<rsp:Variable Name="${escapeAttr(k)}">${escapeText(v)}</rsp:Variable>`).join('')}</rsp:Environment>`
-    : '';
-  const wd = shell.workingDirectory !== undefined ? `<rsp:WorkingDirectory>${escapeText(shell.workingDirectory)}</rsp:WorkingDirectory>` : '';
   return (
     `<x:ResourceCreated><a:Address>${escapeText(address)}</a:Address><a:ReferenceParameters>` +
     `<w:ResourceURI>${RESOURCE_CMD}</w:ResourceURI><w:SelectorSet><w:Selector Name="ShellId">${shell.id}</w:Selector></w:SelectorSet>` +
     `</a:ReferenceParameters></x:ResourceCreated>` +
-    `<rsp:Shell xmlns:rsp="${NS.rsp}"><rsp:ShellId>${shell.id}</rsp:ShellId><rsp:ResourceUri>${RESOURCE_CMD}</rsp:ResourceUri>` +
+    shellElement(shell, now, false)
+  );
+}
+
+/**
+ * rsp:Shell describing a cmd shell: in a Create reply as Windows sends it (no Name, even
+ * when the Create gave one: test_winrs_extra_opts.yml), and as an enumeration item. No
+ * capture shows a cmd shell listed; the item is the Create reply's elements plus Name and
+ * State in the places the Shell schema (MS-WSMV 2.2.4.37) and a captured PowerShell
+ * shell listing (pypsrp-psrp/test_psrp_disconnect_runspaces.yml) give them.
+ */
+export function shellElement(shell: ShellView, now: number, listing: boolean): string {
+  const env = shell.environment.length
+    ? `<rsp:Environment>${shell.environment.map(([k, v]) => `<rsp:Variable Name="${escapeAttr(k)}">${escapeText(v)}</rsp:Variable>`).join('')}</rsp:Environment>`
+    : '';
+  const wd = shell.workingDirectory !== undefined ? `<rsp:WorkingDirectory>${escapeText(shell.workingDirectory)}</rsp:WorkingDirectory>` : '';
+  const name = listing && shell.name !== undefined ? `<rsp:Name>${escapeText(shell.name)}</rsp:Name>` : '';
+  const state = listing ? '<rsp:State>Connected</rsp:State>' : '';
+  return (
+    `<rsp:Shell xmlns:rsp="${NS.rsp}"><rsp:ShellId>${shell.id}</rsp:ShellId>${name}<rsp:ResourceUri>${RESOURCE_CMD}</rsp:ResourceUri>` +
     `<rsp:Owner>${escapeText(shell.owner)}</rsp:Owner><rsp:ClientIP>${escapeText(shell.clientIp)}</rsp:ClientIP>` +
     env + wd +
     `<rsp:IdleTimeOut>${formatSeconds(shell.idleTimeoutMs)}</rsp:IdleTimeOut>` +
-    `<rsp:InputStreams>stdin</rsp:InputStreams><rsp:OutputStreams>stdout stderr</rsp:OutputStreams>` +
+    `<rsp:InputStreams>stdin</rsp:InputStreams><rsp:OutputStreams>stdout stderr</rsp:OutputStreams>` + state +
     `<rsp:ShellRunTime>${formatDayTime(now - shell.createdAt)}</rsp:ShellRunTime>` +
     `<rsp:ShellInactivity>${formatDayTime(now - shell.lastActivity)}</rsp:ShellInactivity></rsp:Shell>`
   );
+}
+
+/**
+ * n:EnumerateResponse as Windows answers an optimized Enumerate (wsman:Items and
+ * wsman:EndOfSequence; the context element stays, empty, when the sequence ended) or a
+ * plain one (only the context: the items come by Pull).
+ */
+export function enumerateResponseBody(context: string, items: string[] | undefined, end: boolean): string {
+  const ctx = `<n:EnumerationContext>${end ? '' : escapeText(context)}</n:EnumerationContext>`;
+  if (items === undefined) return `<n:EnumerateResponse>${ctx}</n:EnumerateResponse>`;
+  return `<n:EnumerateResponse>${ctx}<w:Items>${items.join('')}</w:Items>${end ? '<w:EndOfSequence/>' : ''}</n:EnumerateResponse>`;
+}
+
+/** n:PullResponse (WS-Enumeration's own Items and EndOfSequence; no context once ended). */
+export function pullResponseBody(context: string, items: string[], end: boolean): string {
+  return `<n:PullResponse>${end ? '' : `<n:EnumerationContext>${escapeText(context)}</n:EnumerationContext>`}` +
+    `<n:Items>${items.join('')}</n:Items>${end ? '<n:EndOfSequence/>' : ''}</n:PullResponse>`;
 }
 
 export function commandResponseBody(commandId: string): string {

@@ -214,3 +214,38 @@ for (const file of files) {
     }
   });
 }
+
+test('an Enumerate of .../windows/shell answers in the shape Windows did (pypsrp-psrp/test_psrp_disconnect_runspaces.yml)', async () => {
+  // Windows listed two PowerShell shells there; here a cmd shell is listed. The envelope,
+  // the EnumerateResponse around the items and each item's place for its elements must agree.
+  const psrp = readFixture(join(findRoot(), '..', 'shared', 'fixtures', 'pypsrp-psrp', 'test_psrp_disconnect_runspaces.yml'));
+  const step = psrp.find((m) => m.request.includes('/enumeration/Enumerate<') && m.request.includes('<wsman:ResourceURI s:mustUnderstand="true">http://schemas.microsoft.com/wbem/wsman/1/windows/shell</wsman:ResourceURI>'));
+  assert.ok(step, 'the capture has an Enumerate of .../windows/shell');
+  const shell = await client.create({ name: 'listed' });
+  try {
+    const sentId = `uuid:${randomUUID().toUpperCase()}`;
+    const reply = await client.post(step.request.replace(/(<wsa:MessageID>)[^<]*(<\/wsa:MessageID>)/, `$1${sentId}$2`));
+    assert.equal(reply.status, step.httpStatus);
+    const actual = parseXml(reply.body);
+    const expected = parseXml(step.response);
+    assert.equal(text(child(child(actual, NS.s, 'Header'), NS.a, 'RelatesTo')), sentId);
+    const items = (root: XmlElement) => child(child(child(root, NS.s, 'Body'), NS.n, 'EnumerateResponse'), NS.w, 'Items')!;
+    const theirs = children(items(expected), NS.rsp, 'Shell');
+    const ours = children(items(actual), NS.rsp, 'Shell');
+    assert.equal(ours.length, 1);
+    // Each item declares rsp itself, as Windows' do; its elements come in the order Windows uses.
+    assert.deepEqual([...ours[0].declared], [...theirs[0].declared]);
+    const order = childElements(theirs[0]).map((e) => e.local);
+    const known = childElements(ours[0]).map((e) => e.local).filter((n) => order.includes(n));
+    assert.deepEqual(known, [...known].sort((a, b) => order.indexOf(a) - order.indexOf(b)));
+    assert.ok(['ShellId', 'ResourceUri', 'Owner', 'ClientIP', 'IdleTimeOut', 'InputStreams', 'OutputStreams', 'State', 'ShellRunTime', 'ShellInactivity'].every((n) => known.includes(n)), known.join(' '));
+    assert.equal(text(child(ours[0], NS.rsp, 'ShellId')), shell);
+    assert.equal(text(child(ours[0], NS.rsp, 'Name')), 'listed');
+    // Everything around the items is as Windows wrote it.
+    items(expected).children = [];
+    items(actual).children = [];
+    const diffs: string[] = [];
+    compare(expected, actual, '', diffs);
+    assert.deepEqual(diffs, []);
+  } finally { await client.delete(shell); }
+});

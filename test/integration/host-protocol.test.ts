@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import * as http from 'node:http';
 import * as iconv from 'iconv-lite';
 import { startTestHost, TestHost } from '../host/host';
-import { RawClient, WsmanFaultError, controlShells, readFault } from '../host/testing';
+import { RawClient, WsmanFaultError, controlShells, readEnumerationPage, readFault } from '../host/testing';
 import { patternBytes, unicodePieces, UNICODE_TEXT } from '../host/scripted';
 import { parseXml, child, children, attr, text } from '../host/xml';
 import { NS } from '../host/wsman';
@@ -385,6 +385,76 @@ test('unknown actions and resources get Windows faults; a default-namespace enve
   assert.match(r.body, /<cfg:MaxEnvelopeSizekb>500<\/cfg:MaxEnvelopeSizekb>/);
   const garbage = await client.post('this is not xml');
   assert.equal(readFault(garbage)?.subcode, 'w:InvalidBody');
+});
+
+test('Enumerate lists the user\'s shells (ShellId, Name, ResourceUri, Owner, State) in Windows\' namespaces; Pull pages the rest', async () => {
+  const h = await startTestHost({ wine: false, accounts: { bob: 'bobpw' } });
+  const c = new RawClient(h.url);
+  const bob = new RawClient(h.url, { user: 'bob', password: 'bobpw' });
+  try {
+    const alpha = await c.create({ name: 'alpha' });
+    const beta = await c.create({ name: 'beta', nameAttribute: true });
+    const plain = await c.create();
+    const bobs = await bob.create({ name: 'bobs' });
+    assert.deepEqual((await controlShells(h.url)).shells.map((s) => [s.id, (s as { name?: string }).name]), [[alpha, 'alpha'], [beta, 'beta'], [plain, undefined], [bobs, 'bobs']]);
+
+    // Optimized, two at a time: the first page comes with the Enumerate, the rest by Pull.
+    const reply = await c.post(c.enumerateEnvelope({ maxElements: 2 }));
+    assert.equal(reply.status, 200);
+    assert.match(reply.body, /^<s:Envelope xml:lang="en-US" xmlns:s="[^"]+" xmlns:a="[^"]+" xmlns:n="[^"]+" xmlns:w="[^"]+" xmlns:p="[^"]+"><s:Header><a:Action>http:\/\/schemas.xmlsoap.org\/ws\/2004\/09\/enumeration\/EnumerateResponse<\/a:Action>/);
+    assert.match(reply.body, /<s:Body><n:EnumerateResponse><n:EnumerationContext>uuid:[0-9A-F-]{36}<\/n:EnumerationContext><w:Items><rsp:Shell xmlns:rsp="http:\/\/schemas.microsoft.com\/wbem\/wsman\/1\/windows\/shell"><rsp:ShellId>/);
+    const first = readEnumerationPage(parseXml(reply.body));
+    assert.equal(first.end, false);
+    assert.deepEqual(first.shells.map((s) => [s.id, s.name, s.resourceUri, s.owner, s.state]), [
+      [alpha, 'alpha', 'http://schemas.microsoft.com/wbem/wsman/1/windows/shell/cmd', 'vagrant', 'Connected'],
+      [beta, 'beta', 'http://schemas.microsoft.com/wbem/wsman/1/windows/shell/cmd', 'vagrant', 'Connected'],
+    ]);
+    assert.deepEqual(first.shells[0].elements, ['ShellId', 'Name', 'ResourceUri', 'Owner', 'ClientIP', 'IdleTimeOut', 'InputStreams', 'OutputStreams', 'State', 'ShellRunTime', 'ShellInactivity']);
+    const pulled = await c.post(c.pullEnvelope(first.context!, { maxElements: 10 }));
+    assert.match(pulled.body, /<a:Action>http:\/\/schemas.xmlsoap.org\/ws\/2004\/09\/enumeration\/PullResponse<\/a:Action>/);
+    assert.match(pulled.body, /<s:Body><n:PullResponse><n:Items><rsp:Shell xmlns:rsp="[^"]+"><rsp:ShellId>[^<]+<\/rsp:ShellId><rsp:ResourceUri>[^<]+<\/rsp:ResourceUri>.*<\/n:Items><n:EndOfSequence\/><\/n:PullResponse><\/s:Body>/);
+    const second = readEnumerationPage(parseXml(pulled.body));
+    assert.deepEqual(second.shells.map((s) => [s.id, s.name]), [[plain, undefined]]);
+    assert.equal(second.end, true);
+    // The context ended with the sequence.
+    const gone = await faultOf(c.call(c.pullEnvelope(first.context!)));
+    assert.deepEqual([gone.status, gone.code, gone.subcode, gone.wsmanCode], [500, 's:Receiver', 'n:InvalidEnumerationContext', 2150858779]);
+
+    // All at once (.../windows/shell/cmd lists the same shells): the context stays, empty, next to EndOfSequence.
+    const all = await c.post(c.enumerateEnvelope({ resourceUri: 'http://schemas.microsoft.com/wbem/wsman/1/windows/shell/cmd', maxElements: 32000 }));
+    assert.match(all.body, /<n:EnumerateResponse><n:EnumerationContext><\/n:EnumerationContext><w:Items>.*<\/w:Items><w:EndOfSequence\/><\/n:EnumerateResponse>/);
+    assert.deepEqual(readEnumerationPage(parseXml(all.body)).shells.map((s) => s.id), [alpha, beta, plain]);
+    assert.deepEqual((await bob.listShells()).shells.map((s) => [s.id, s.name]), [[bobs, 'bobs']]);
+
+    // Not optimized: only a context; without MaxElements a Pull brings one item.
+    const plainEnum = readEnumerationPage(await c.call(c.enumerateEnvelope({ optimize: false })));
+    assert.deepEqual([plainEnum.shells.length, plainEnum.end], [0, false]);
+    const one = readEnumerationPage(await c.call(c.pullEnvelope(plainEnum.context!)));
+    assert.deepEqual([one.shells.map((s) => s.id), one.end], [[alpha], false]);
+    // Release ends it.
+    const released = await c.post(c.envelope('http://schemas.xmlsoap.org/ws/2004/09/enumeration/Release',
+      `<n:Release xmlns:n="http://schemas.xmlsoap.org/ws/2004/09/enumeration"><n:EnumerationContext>${one.context}</n:EnumerationContext></n:Release>`,
+      { resourceUri: 'http://schemas.microsoft.com/wbem/wsman/1/windows/shell' }));
+    assert.equal(released.status, 200);
+    assert.equal((await faultOf(c.call(c.pullEnvelope(one.context!)))).wsmanCode, 2150858779);
+    // Another user cannot pull from someone's context.
+    const ctx = readEnumerationPage(await c.call(c.enumerateEnvelope({ maxElements: 1 }))).context!;
+    assert.equal((await faultOf(bob.call(bob.pullEnvelope(ctx)))).wsmanCode, 2150858779);
+
+    // A filter is refused (MS-WSMV 3.1.4.8.2); a deleted shell is no longer listed.
+    const filtered = await faultOf(c.call(c.enumerateEnvelope({ filter: true })));
+    assert.deepEqual([filtered.subcode, filtered.wsmanCode], ['n:FilteringNotSupported', 2150858776]);
+    await c.delete(beta);
+    assert.deepEqual((await c.listShells()).shells.map((s) => s.id), [alpha, plain]);
+    // A reply holds what fits the request's MaxEnvelopeSize: small envelopes take more Pulls.
+    const named = await Promise.all(Array.from({ length: 3 }, (_, i) => c.create({ name: `n${i}-${'x'.repeat(2000)}` })));
+    const paged = await c.listShells({ maxEnvelopeSize: 8192 });
+    assert.deepEqual(paged.shells.map((s) => s.id), [alpha, plain, ...named]);
+    assert.ok(paged.pages.length >= 2, `pages: ${paged.pages.length}`);
+    for (const id of [alpha, plain, ...named]) await c.delete(id);
+    await bob.delete(bobs);
+    assert.deepEqual((await c.listShells()).shells, []);
+  } finally { c.close(); bob.close(); await h.close(); }
 });
 
 test('hooks can delay, replace or drop a reply', async () => {

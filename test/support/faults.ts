@@ -70,6 +70,36 @@ export const BAD_REPLIES = {
 
 export type BadReply = keyof typeof BAD_REPLIES;
 
+/**
+ * How a Create's reply gets lost after the host made the shell (for onReply): the
+ * connection drops, the reply breaks off part-way, or something unreadable arrives
+ * instead. Either way the client never learns the ShellId.
+ */
+export const LOST_REPLIES = {
+  dropped: (): HookDecision => ({ drop: true }),
+  cut: (): HookDecision => ({ cut: 200 }),
+  garbage: (): HookDecision => BAD_REPLIES.garbage(),
+} satisfies Record<string, () => HookDecision>;
+
+export type LostReply = keyof typeof LOST_REPLIES;
+
+/**
+ * Hooks that lose the reply of the `nth` Create (1-based; every one when omitted) in the
+ * given way once the host has made the shell; `created` gets each such shell's id.
+ */
+export function lostCreateReply(how: LostReply = 'dropped', nth?: number, created?: (shellId: string) => void): HostHooks {
+  let seen = 0;
+  return {
+    onReply: (info, reply) => {
+      if (actionOf(info) !== 'Create' || reply.status !== 200) return undefined;
+      if (nth !== undefined && ++seen !== nth) return undefined;
+      const id = /<w:Selector Name="ShellId">([^<]+)</.exec(reply.soap)?.[1];
+      if (id) created?.(id);
+      return LOST_REPLIES[how]();
+    },
+  };
+}
+
 /** Counts requests by action (and anything else a test wants) while passing them on to an inner hook set. */
 export class RequestLog {
   readonly requests: { action: string; shellId: string | undefined; soap: string; connectionId: number }[] = [];
