@@ -4,9 +4,9 @@
 import * as vscode from 'vscode';
 import { supportedSchemes } from '../core/auth';
 import {
-  ARGUMENT_STYLES, AUTH_SCHEMES, PROFILES, composeEndpoint, defaultPort, encryptionChoices, hostEncryption, schemeEncrypts, splitAddress,
+  ARGUMENT_STYLES, AUTH_SCHEMES, CREDSSP_OLD_VERSIONS_RISK, PROFILES, composeEndpoint, credSspChoiceOf, credSspChoices, defaultPort, encryptionChoices, hostEncryption, schemeEncrypts, splitAddress,
   validateAddress, validateCodepage, validateDomain, validateHostName, validatePort, validateUserFor, type ArgumentStyle, type EncryptionMode,
-  type HostDraft, type HostSettings, type ProfileName,
+  type CredSspChoiceKey, type HostDraft, type HostSettings, type ProfileName,
 } from '../core/hosts';
 import type { AuthScheme } from '../core/auth/types';
 import { BACK, askInput, askPick, runSteps, type PickItem } from './quick-input';
@@ -32,6 +32,8 @@ const SCHEME_DESCRIPTIONS: Record<AuthScheme, (https: boolean) => string | undef
 
 export const AUTH_PLACEHOLDER = 'Authentication';
 export const ENCRYPTION_PLACEHOLDER = 'Message encryption';
+export const CREDSSP_PLACEHOLDER = 'CredSSP: inner NTLM and accepted versions';
+export const ALLOW_OLD_CREDSSP = 'Allow Old Versions';
 export const DOMAIN_PROMPT = 'Domain (optional)';
 export const DOMAIN_PROMPT_CREDSSP = 'Domain (required for CredSSP: the AD domain, or the computer name for a local account)';
 
@@ -54,6 +56,7 @@ export async function hostWizard(existing: { hosts: readonly HostSettings[]; edi
     typedPort: undefined as number | undefined,
     auth: (editing?.auth ?? supportedSchemes()[0] ?? 'basic') as AuthScheme,
     encryption: (editing ? hostEncryption(editing) : undefined) ?? ('auto' as EncryptionMode),
+    credssp: (editing ? credSspChoiceOf(editing) : 'spnego') as CredSspChoiceKey,
     domain: editing?.domain ?? '',
     user: editing?.user ?? '',
     password: undefined as string | undefined,
@@ -103,24 +106,50 @@ export async function hostWizard(existing: { hosts: readonly HostSettings[]; edi
       return next(r);
     },
     async (step, total) => {
-      // NTLM and CredSSP ask their encryption mode here too, as part of this step (the step numbers stay as they are).
+      // NTLM and CredSSP ask their encryption mode here too, and CredSSP its inner
+      // protocol and versions, as part of this step (the step numbers stay as they are);
+      // Back goes to the previous pick of the step.
+      let pick: 'scheme' | 'encryption' | 'credssp' = 'scheme';
       for (;;) {
-        const supported = supportedSchemes();
-        const items: PickItem<AuthScheme>[] = AUTH_SCHEMES.map((scheme) => supported.includes(scheme)
-          ? { label: SCHEME_LABELS[scheme], value: scheme, description: SCHEME_DESCRIPTIONS[scheme](s.https) }
-          : { label: `$(circle-slash) ${SCHEME_LABELS[scheme]}`, value: scheme, description: 'not supported by this version yet', refuse: `${SCHEME_LABELS[scheme]} is not supported by this version yet; choose ${supported.map((x) => SCHEME_LABELS[x]).join(' or ')}.` });
-        const r = await askPick<AuthScheme>({ title, step, totalSteps: total, canGoBack: true, placeholder: AUTH_PLACEHOLDER, items, active: supported.includes(s.auth) ? s.auth : supported[0] });
-        if (typeof r !== 'string') return next(r);
-        s.auth = r;
-        if (!schemeEncrypts(r)) return 'next';
-        const e = await askPick<EncryptionMode>({
-          title, step, totalSteps: total, canGoBack: true, placeholder: ENCRYPTION_PLACEHOLDER, active: s.encryption,
-          items: encryptionChoices(s.https).map((c) => ({ label: c.label, description: c.description, detail: c.detail, value: c.mode })),
-        });
-        if (e === BACK) continue; // back to the scheme
-        if (e === undefined) return undefined;
-        s.encryption = e;
-        return 'next';
+        if (pick === 'scheme') {
+          const supported = supportedSchemes();
+          const items: PickItem<AuthScheme>[] = AUTH_SCHEMES.map((scheme) => supported.includes(scheme)
+            ? { label: SCHEME_LABELS[scheme], value: scheme, description: SCHEME_DESCRIPTIONS[scheme](s.https) }
+            : { label: `$(circle-slash) ${SCHEME_LABELS[scheme]}`, value: scheme, description: 'not supported by this version yet', refuse: `${SCHEME_LABELS[scheme]} is not supported by this version yet; choose ${supported.map((x) => SCHEME_LABELS[x]).join(' or ')}.` });
+          const r = await askPick<AuthScheme>({ title, step, totalSteps: total, canGoBack: true, placeholder: AUTH_PLACEHOLDER, items, active: supported.includes(s.auth) ? s.auth : supported[0] });
+          if (typeof r !== 'string') return next(r);
+          s.auth = r;
+          if (!schemeEncrypts(r)) return 'next';
+          pick = 'encryption';
+        } else if (pick === 'encryption') {
+          const e = await askPick<EncryptionMode>({
+            title, step, totalSteps: total, canGoBack: true, placeholder: ENCRYPTION_PLACEHOLDER, active: s.encryption,
+            items: encryptionChoices(s.https).map((c) => ({ label: c.label, description: c.description, detail: c.detail, value: c.mode })),
+          });
+          if (e === BACK) { pick = 'scheme'; continue; }
+          if (e === undefined) return undefined;
+          s.encryption = e;
+          if (s.auth !== 'credssp') return 'next';
+          pick = 'credssp';
+        } else {
+          // Enter keeps the current choice: SPNEGO, version 5+ only for a new host.
+          const c = await askPick<CredSspChoiceKey>({
+            title, step, totalSteps: total, canGoBack: true, placeholder: CREDSSP_PLACEHOLDER, active: s.credssp,
+            items: credSspChoices().map((x) => ({ label: x.options.allowOldVersions ? `$(warning) ${x.label}` : x.label, description: x.description, detail: x.detail, value: x.key })),
+          });
+          if (c === BACK) { pick = 'encryption'; continue; }
+          if (c === undefined) return undefined;
+          const allowsOld = (k: CredSspChoiceKey) => k === 'spnego-old' || k === 'raw-old';
+          if (allowsOld(c) && !allowsOld(s.credssp)) {
+            const sure = await vscode.window.showWarningMessage(`Allow CredSSP versions 2-4 for "${s.name}"?`, {
+              modal: true,
+              detail: `${CREDSSP_OLD_VERSIONS_RISK} Updating the host (the CredSSP update of March 2018 or any later one) is the fix; this is the last resort.`,
+            }, ALLOW_OLD_CREDSSP);
+            if (sure !== ALLOW_OLD_CREDSSP) continue; // ask again
+          }
+          s.credssp = c;
+          return 'next';
+        }
       }
     },
     async (step, total) => {
@@ -199,6 +228,10 @@ export async function hostWizard(existing: { hosts: readonly HostSettings[]; edi
   };
   if (s.domain) draft.domain = s.domain;
   if (schemeEncrypts(s.auth)) draft.encryption = s.encryption;
+  if (s.auth === 'credssp') {
+    const options = credSspChoices().find((c) => c.key === s.credssp)?.options ?? {};
+    if (Object.keys(options).length) draft.credssp = { ...options };
+  }
   if (s.codepage) draft.codepage = Number(s.codepage);
   if (s.https && (s.caFile || s.serverName || s.insecure)) {
     draft.tls = {};

@@ -2,7 +2,7 @@
 // Edit, Duplicate, Remove, Set as Default, Test Connection, Copy Address,
 // Forget Password, Refresh.
 import * as vscode from 'vscode';
-import { describeAddress, describeAuth, describeEncryption, sessionOptionsFor, testConnection, type HostEntry } from '../core/hosts';
+import { describeAddress, describeAuth, describeEncryption, hostCredSsp, sessionOptionsFor, testConnection, type HostEntry } from '../core/hosts';
 import type { Credentials } from './credentials';
 import { hostWizard } from './host-wizard';
 import type { HostStore } from './host-store';
@@ -98,6 +98,9 @@ export class HostsView implements vscode.TreeDataProvider<Node>, vscode.Disposab
     if (host.tls?.caFile) tooltip.appendMarkdown(`- CA file: \`${host.tls.caFile}\`\n`);
     if (host.tls?.serverName) tooltip.appendMarkdown(`- Certificate name: \`${host.tls.serverName}\`\n`);
     if (host.tls?.insecureSkipVerify) tooltip.appendMarkdown('- $(warning) Certificate verification is **off**\n');
+    const credssp = hostCredSsp(host);
+    if (credssp?.rawNtlm) tooltip.appendMarkdown('- CredSSP: raw NTLM (not SPNEGO)\n');
+    if (credssp?.allowOldVersions) tooltip.appendMarkdown('- $(warning) CredSSP versions 2-4 **allowed** (no CVE-2018-0886 fix: a man in the middle can take the delegated password)\n');
     if (host.source === 'workspace') tooltip.appendMarkdown(`\nFrom \`${WORKSPACE_HOSTS_FILE}\`.`);
     item.tooltip = tooltip;
     return item;

@@ -3,14 +3,18 @@
 // wizard from the welcome view, Run File from the palette with the terminal's and the Output
 // panel's text read from the page (non-ASCII, red stderr, exit code), Ctrl+C in the terminal
 // of a long run (the command stops, the host has no shell left), a wrong password (a readable
-// error notification). Each step leaves a screenshot in test-results/e2e/ui-*.png. Then the
-// canary password is searched for in everything code-server and the browser stored.
+// error notification), a CredSSP host whose CredSSP is too old (the editor's extra CredSSP
+// pick, its warning before old versions are allowed, Test Connection before and after). Each
+// step leaves a screenshot in test-results/e2e/ui-*.png. Then the canary password is searched
+// for in everything code-server and the browser stored.
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { credSspCertificate, credSspScheme, type CredSspScheme } from '../host/credssp/acceptor';
 import { startTestHost, type TestHost } from '../host/host';
+import { NtlmSidecar, SIDECAR_HOW_TO_GET, sidecarAvailable } from '../host/ntlm/acceptor';
 import { peerMissing, pwshPath } from '../support/peers';
 import { canaryForms, chromiumProfileDirs, formatHits, makeCanary, readBrowserStorage, scanText, scanTree, type CanaryForm, type Hit } from './extension/canary';
 import { answerWizard, clickRow, typeAndEnter } from './extension/hands';
@@ -30,6 +34,7 @@ const skip = peerMissing('code-server and Chromium for the e2e tests', missing.l
   || peerMissing('pwsh 7.6.9 behind the test host', pwshPath() !== undefined, 'Run: dotnet tool install --tool-path .tools/pwsh PowerShell --version 7.6.9');
 
 const USER = 'lab-admin';
+const noSidecar = peerMissing('gss-ntlmssp with python3-gssapi (Debian /usr/bin/python3), for the CredSSP host', sidecarAvailable(), SIDECAR_HOW_TO_GET);
 
 /** Rows of the WinRM view's Hosts tree: name and description ("127.0.0.1:1234 (HTTPS) · basic · default"). */
 async function hostRows(page: Page): Promise<{ name: string; description: string }[]> {
@@ -89,6 +94,10 @@ describe('extension UI in code-server, through the browser', { skip }, () => {
   let ws: string;
   let labHost: TestHost;   // HTTPS with its own CA: the Lab DC host and the wrong-password host
   let longHost: TestHost;  // HTTP: the long run stopped with Ctrl+C (its shells counted alone)
+  let oldHost: TestHost | undefined;  // HTTP, CredSSP version 4 (no CVE-2018-0886 fix): the CredSSP options
+  let oldScheme: CredSspScheme;
+  let sidecar: NtlmSidecar | undefined;
+  let cert: Awaited<ReturnType<typeof credSspCertificate>> | undefined;
   let packaged: Packaged;
   let server: CodeServer;
   let browser: E2EBrowser;
@@ -104,6 +113,14 @@ describe('extension UI in code-server, through the browser', { skip }, () => {
       startTestHost({ https: true, user: USER, password: canary }),
       startTestHost({ user: USER, password: canary }),
     ]);
+    if (!noSidecar) {
+      const users = [{ domain: 'LAB', user: USER, password: canary }];
+      sidecar = new NtlmSidecar({ users, domainName: 'LAB', computerName: 'LAB-OLD01' });
+      await sidecar.ready();
+      cert = await credSspCertificate();
+      oldScheme = credSspScheme({ sidecar, users, keyPem: cert.keyPem, certPem: cert.certPem, version: 4 });
+      oldHost = await startTestHost({ user: USER, password: canary, schemes: () => [oldScheme], allowUnencrypted: false, hostName: 'LAB-OLD01' });
+    }
     packaged = packageExtension();
     process.stderr.write(`[ui] packaged ${packaged.vsix} in ${packaged.ms} ms\n`);
     const [s, b] = await Promise.allSettled([
@@ -124,6 +141,9 @@ describe('extension UI in code-server, through the browser', { skip }, () => {
     await server?.stop();
     await labHost?.close();
     await longHost?.close();
+    await oldHost?.close();
+    await sidecar?.close();
+    await cert?.remove();
     packaged?.cleanup();
     if (server && process.env.E2E_KEEP !== '1') rmSync(server.runDir, { recursive: true, force: true });
     if (work) rmSync(work, { recursive: true, force: true });
@@ -284,6 +304,62 @@ describe('extension UI in code-server, through the browser', { skip }, () => {
     process.stderr.write(`[ui] wrong password: ${note.message}\n`);
     // Refused at the first request: no shell was created (Lab DC's idle reused shell stays as it was).
     assert.equal(labHost.openShells(), shellsBefore);
+  }));
+
+  test('a CredSSP host: one more pick, defaulting to "SPNEGO, version 5+ only"; a version 4 host refused; old versions allowed only after a warning, then it connects', { skip: noSidecar }, () => step('credssp-old', async () => {
+    await runCommand(page, 'WinRM: Add Host');
+    const added = await answerWizard(page, 'Add Host', [
+      { step: 'A name for this host', type: 'Old Exchange' },
+      { step: 'Host name or URL', type: oldHost!.url },
+      { step: 'Authentication', pick: 'CredSSP' },
+      { step: 'Domain (required for CredSSP', type: 'LAB' },
+      { step: 'User name', type: USER },
+      { step: 'Password', type: canary },
+    ]);
+    // Encryption and the CredSSP pick are part of the Authentication step: Enter took their defaults.
+    const auth = added.findIndex((x) => /Authentication$/.test(x));
+    assert.match(added[auth + 1], /\(5\/14\): Message encryption$/, added.join('\n'));
+    assert.match(added[auth + 2], /\(5\/14\): CredSSP: inner NTLM and accepted versions$/, added.join('\n'));
+    await waitForHostRow(page, 'Old Exchange', new RegExp(`^127\\.0\\.0\\.1:${oldHost!.port} \\(HTTP\\) · credssp, encryption auto`));
+
+    await runCommand(page, 'WinRM: Test Connection');
+    await waitForQuickInput(page, 'Test the connection to which host?');
+    await clickRow(page, 'Old Exchange');
+    const refused = await waitForNotification(page, /^Old Exchange: The host's CredSSP is out of date \(CVE-2018-0886\)/, 30_000);
+    assert.equal(refused.severity, 'error');
+    assert.match(refused.message, /CredSSP version 4/);
+    assert.equal(oldScheme.delegated.length, 0, 'nothing delegated by default');
+    seenTexts.push(['CredSSP version 4 notification', refused.message]);
+
+    await runCommand(page, 'WinRM: Edit Host...');
+    await waitForQuickInput(page, 'Edit which host?');
+    await clickRow(page, 'Old Exchange');
+    const old = 'SPNEGO, also versions 2-4';
+    await answerWizard(page, 'Edit Host', [{ step: 'CredSSP: inner NTLM', pick: old }]);
+    // The pick gives way to a modal warning; Cancel asks again, nothing changed.
+    let dialog = await waitForDialog(page, 'Allow CredSSP versions 2-4 for "Old Exchange"?');
+    assert.match(dialog.detail, /CVE-2018-0886 fix: a man in the middle can take the delegated password/);
+    assert.match(dialog.detail, /Updating the host .* is the fix; this is the last resort/);
+    assert.ok(dialog.buttons.includes('Allow Old Versions'), JSON.stringify(dialog));
+    await screenshot(page, 'ui-08-credssp-old-versions-warning');
+    await clickDialogButton(page, 'Cancel');
+    await waitForQuickInput(page, 'CredSSP: inner NTLM and accepted versions');
+    await answerWizard(page, 'Edit Host', [{ step: 'CredSSP: inner NTLM', pick: old }]);
+    dialog = await waitForDialog(page, 'Allow CredSSP versions 2-4 for "Old Exchange"?');
+    await clickDialogButton(page, 'Allow Old Versions');
+    // The rest of the editor with Enter: the password is kept.
+    await answerWizard(page, 'Edit Host', []);
+    // Global state reaches IndexedDB a moment later, as JSON inside JSON.
+    await poll(async () => /\\?"credssp\\?":\{\\?"allowOldVersions\\?":true\}/.test((await readBrowserStorage(page)).indexedDb), { timeoutMs: 10_000, what: 'the host\'s "credssp": { "allowOldVersions": true } in the stored hosts' });
+
+    await runCommand(page, 'WinRM: Test Connection');
+    await waitForQuickInput(page, 'Test the connection to which host?');
+    await clickRow(page, 'Old Exchange');
+    const ok = await waitForNotification(page, /^Connected to Old Exchange: hostname is "LAB-OLD01"/, 30_000);
+    assert.equal(ok.severity, 'info');
+    assert.ok(oldScheme.delegated.length >= 1);
+    for (const d of oldScheme.delegated) assert.deepEqual([d.domain, d.user, d.password === canary, d.valid], ['LAB', USER, true, true]);
+    await screenshot(page, 'ui-09-credssp-old-connected');
   }));
 
   test('the canary passwords are nowhere: page texts, code-server\'s files (logs at trace level), the browser\'s storage, the workspace', async () => {

@@ -122,18 +122,23 @@ export interface WizardAnswer {
 /**
  * Answers a multi-step quick input (Add Host, Edit Host) until it closes: each step is matched
  * against `answers` by its prompt or placeholder; a step no answer names keeps its default
- * (Enter), so a new optional step does not break the test. Returns the steps seen.
+ * (Enter), so a new optional step does not break the test. A step may ask more than one
+ * question under the same title (Authentication, then Message encryption): a new placeholder
+ * is a new question. Returns the steps seen. It also returns when the wizard gives way to a
+ * modal dialog (a confirmation); answer that, then call it again for the rest.
  */
 export async function answerWizard(page: Page, title: string, answers: WizardAnswer[], timeoutMs = 60_000): Promise<string[]> {
   const seen: string[] = [];
   const deadline = Date.now() + timeoutMs;
   let lastTitle = '';
+  let lastKey = '';
+  const keyOf = (s: { title: string; placeholder: string }) => `${s.title}\n${s.placeholder}`;
   for (;;) {
     if (Date.now() > deadline) throw new Error(`wizard "${title}" did not finish; steps: ${seen.join(' | ')}`);
     // The next step, or the wizard closed (no quick input with this title for a moment).
     const state = await poll(async () => {
       const s = await readQuickInput(page);
-      if (s && s.title.startsWith(title) && s.title !== lastTitle) return s;
+      if (s && s.title.startsWith(title) && keyOf(s) !== lastKey) return s;
       return s && s.title.startsWith(title) ? undefined : 'closed' as const;
     }, { timeoutMs: 10_000, what: `the next step of "${title}" after "${lastTitle}"` }).catch(() => undefined);
     if (state === 'closed') {
@@ -151,6 +156,7 @@ export async function answerWizard(page: Page, title: string, answers: WizardAns
     const answer = answers.find((a) => (typeof a.step === 'string' ? text.includes(a.step) : a.step.test(text)));
     seen.push(`${state.title}: ${(state.message || state.placeholder).replace(/ \(Press 'Enter'.*$/, '')}`);
     lastTitle = state.title;
+    lastKey = keyOf(state);
     // The loop's wait for the next title is what orders the steps (a refused value keeps the title: stuck).
     if (answer?.pick !== undefined) await clickRow(page, answer.pick);
     else {
