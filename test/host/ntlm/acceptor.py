@@ -5,23 +5,33 @@ Run with Debian's /usr/bin/python3 (python3-gssapi, gss-ntlmssp). Users come fro
 file named by NTLM_USER_FILE (lines DOMAIN:user:password); NETBIOS_COMPUTER_NAME and
 NETBIOS_DOMAIN_NAME set the names in the CHALLENGE.
 
-One JSON object per line on stdin, one answer per line on stdout, `id` echoed:
-  {"op":"new", "cbt": b64?}            -> {"ctx": "<id>"}   cbt = channel-binding application data
-  {"op":"step", "ctx", "token": b64}    -> {"token": b64|null, "complete": bool, "user": str|null}
-  {"op":"wrap", "ctx", "data": b64}     -> {"token": b64}     16-byte signature + sealed data
-  {"op":"unwrap", "ctx", "token": b64}  -> {"data": b64, "encrypted": bool}
-  {"op":"delete", "ctx"}                -> {}
-  {"op":"mic", "ctx", "data": b64}      -> {"token": b64}     GSS_GetMIC (for SPNEGO's mechListMIC)
-  {"op":"verify_mic", "ctx", "data", "mic"} -> {}         GSS_VerifyMIC
+Requests and answers are frames, on both channels below, in both directions:
+
+    <header: one line of JSON>\n<blob><blob>...
+
+Byte strings (tokens, payloads) do not go in the JSON: the header's "bin" object names
+them with their lengths, {"data": 155000}, and their raw bytes follow the newline in that
+order (no base64: a sealed WinRM reply is 100+ KB, and encoding it four times per message
+was most of the sealed path's cost). Everything else is plain JSON. `id` is echoed.
+  {"op":"new", "bin":{"cbt"}?}             -> {"ctx": "<id>"}   cbt = channel-binding application data
+  {"op":"step", "ctx", "bin":{"token"}}     -> {"complete": bool, "user": str|null, "bin":{"token"}?}
+  {"op":"wrap", "ctx", "bin":{"data"}}      -> {"bin":{"token"}}  16-byte signature + sealed data
+  {"op":"unwrap", "ctx", "bin":{"token"}}   -> {"encrypted": bool, "bin":{"data"}}
+  {"op":"delete", "ctx"}                    -> {}
+  {"op":"mic", "ctx", "bin":{"data"}}       -> {"bin":{"token"}}  GSS_GetMIC (for SPNEGO's mechListMIC)
+  {"op":"verify_mic", "ctx", "bin":{"data", "mic"}} -> {}        GSS_VerifyMIC
   {"op":"reset_crypto", "ctx", "direction": "send"|"recv"} -> {}   RC4 state restart (MS-SPNG, after a mechListMIC)
-  {"op":"ping"}                         -> {"mech": "..."}
+  {"op":"ping"}                             -> {"mech": "..."}
+For example  {"id":7,"op":"wrap","ctx":"1","bin":{"data":3}}\nabc  ->  {"id":7,"bin":{"token":19}}\n<19 bytes>.
 A failure answers {"error": "<text>", "kind": "<gssapi exception class>"}.
 
 With NTLM_SYNC_FIFOS="<request fifo>:<answer fifo>" the same protocol is also served on
 that pair of named pipes, from a thread: a Node caller can then block on an answer
 (the test host's reply `wrap` is synchronous). A lock keeps the contexts consistent.
+The pipes (stdin/stdout and the FIFOs) are enlarged to 1 MiB where Linux allows, so a
+sealed reply (100-200 KB) fits in one write instead of waiting for the reader at 64 KiB.
 """
-import base64
+import fcntl
 import json
 import os
 import sys
@@ -33,10 +43,7 @@ import gssapi.raw
 NTLM = gssapi.OID.from_int_seq('1.3.6.1.4.1.311.2.2.10')
 # gss-ntlmssp's GSS_NTLMSSP_RESET_CRYPTO_OID (value 1: the receive handle, 0: the send handle).
 RESET_CRYPTO = gssapi.OID.from_int_seq('1.3.6.1.4.1.7165.655.1.3')
-
-
-def b64(data):
-    return base64.b64encode(data).decode('ascii') if data is not None else None
+PIPE_SIZE = 1 << 20
 
 
 class Acceptor:
@@ -51,7 +58,7 @@ class Acceptor:
     def op_new(self, req):
         cbt = None
         if req.get('cbt'):
-            cbt = gssapi.raw.ChannelBindings(application_data=base64.b64decode(req['cbt']))
+            cbt = gssapi.raw.ChannelBindings(application_data=req['cbt'])
         ctx = gssapi.SecurityContext(creds=self.creds, usage='accept', channel_bindings=cbt)
         cid = str(self.next_id)
         self.next_id += 1
@@ -66,27 +73,27 @@ class Acceptor:
 
     def op_step(self, req):
         ctx = self.ctx(req)
-        out = ctx.step(base64.b64decode(req['token']))
+        out = ctx.step(req['token'])
         # gss-ntlmssp's display name ends with a NUL.
         user = str(ctx.initiator_name).rstrip('\x00') if ctx.complete else None
-        return {'token': b64(out), 'complete': bool(ctx.complete), 'user': user}
+        return {'token': out, 'complete': bool(ctx.complete), 'user': user}
 
     def op_wrap(self, req):
-        res = self.ctx(req).wrap(base64.b64decode(req['data']), True)
+        res = self.ctx(req).wrap(req['data'], True)
         if not res.encrypted:
             raise RuntimeError('the context cannot seal (no confidentiality negotiated)')
-        return {'token': b64(res.message)}
+        return {'token': res.message}
 
     def op_unwrap(self, req):
-        res = self.ctx(req).unwrap(base64.b64decode(req['token']))
-        return {'data': b64(res.message), 'encrypted': bool(res.encrypted)}
+        res = self.ctx(req).unwrap(req['token'])
+        return {'data': res.message, 'encrypted': bool(res.encrypted)}
 
     # Added for the CredSSP acceptor's SPNEGO layer (the mechListMIC exchange).
     def op_mic(self, req):
-        return {'token': b64(self.ctx(req).get_signature(base64.b64decode(req['data'])))}
+        return {'token': self.ctx(req).get_signature(req['data'])}
 
     def op_verify_mic(self, req):
-        self.ctx(req).verify_signature(base64.b64decode(req['data']), base64.b64decode(req['mic']))
+        self.ctx(req).verify_signature(req['data'], req['mic'])
         return {}
 
     def op_reset_crypto(self, req):
@@ -99,14 +106,62 @@ class Acceptor:
         return {}
 
 
-def serve(acceptor, lock, lines, write):
-    for line in lines:
-        line = line.strip()
-        if not line:
-            continue
+def enlarge_pipe(fd):
+    try:
+        fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, PIPE_SIZE)
+    except (OSError, AttributeError):
+        pass  # not a pipe, or over /proc/sys/fs/pipe-max-size: the default size still works
+
+
+def read_frame(rfile):
+    """The next request (its blobs as bytes values), or None at the end of the input."""
+    line = rfile.readline()
+    if not line:
+        return None
+    if not line.endswith(b'\n'):
+        raise EOFError('the input ends inside a header')
+    req = json.loads(line)
+    if not isinstance(req, dict):
+        raise ValueError('a frame header must be a JSON object')
+    for name, size in (req.pop('bin', None) or {}).items():
+        data = rfile.read(size) if size > 0 else b''
+        if len(data) != size:
+            raise EOFError('the input ends inside a blob')
+        req[name] = data
+    return req
+
+
+def write_frame(fd, answer):
+    """Writes `answer` as a frame: its bytes values become the blobs."""
+    blobs = [(k, v) for k, v in answer.items() if isinstance(v, bytes)]
+    if blobs:
+        answer = {k: v for k, v in answer.items() if not isinstance(v, bytes)}
+        answer['bin'] = {k: len(v) for k, v in blobs}
+    pieces = [json.dumps(answer, separators=(',', ':')).encode() + b'\n'] + [v for _, v in blobs]
+    # writev writes the header and the blobs in one system call; loop over short writes.
+    while pieces:
+        n = os.writev(fd, pieces)
+        while pieces and n >= len(pieces[0]):
+            n -= len(pieces[0])
+            pieces.pop(0)
+        if n:
+            pieces[0] = memoryview(pieces[0])[n:]
+
+
+def serve(acceptor, lock, rfile, wfd):
+    while True:
         req = {}
         try:
-            req = json.loads(line)
+            # A frame that cannot be read ends the channel: there is no line to resync on.
+            req = read_frame(rfile)
+            if req is None:
+                return
+        except EOFError:
+            return
+        except (ValueError, TypeError, AttributeError) as exc:
+            write_frame(wfd, {'error': 'bad frame: %s' % exc, 'kind': exc.__class__.__name__, 'id': None})
+            return
+        try:
             handler = getattr(acceptor, 'op_' + str(req.get('op')), None)
             if handler is None:
                 raise ValueError('unknown op %r' % req.get('op'))
@@ -114,16 +169,15 @@ def serve(acceptor, lock, lines, write):
                 answer = handler(req)
         except Exception as exc:  # every failure is reported, the sidecar keeps serving
             answer = {'error': str(exc) or exc.__class__.__name__, 'kind': exc.__class__.__name__}
-        answer['id'] = req.get('id') if isinstance(req, dict) else None
-        write(json.dumps(answer) + '\n')
+        answer['id'] = req.get('id')
+        write_frame(wfd, answer)
 
 
 def serve_fifos(acceptor, lock, request_path, answer_path):
-    with open(request_path, 'r', encoding='utf-8') as requests, open(answer_path, 'w', encoding='utf-8') as answers:
-        def write(text):
-            answers.write(text)
-            answers.flush()
-        serve(acceptor, lock, requests, write)
+    with open(request_path, 'rb', buffering=PIPE_SIZE) as requests, open(answer_path, 'wb', buffering=0) as answers:
+        enlarge_pipe(requests.fileno())
+        enlarge_pipe(answers.fileno())
+        serve(acceptor, lock, requests, answers.fileno())
 
 
 def main():
@@ -133,11 +187,9 @@ def main():
     if fifos:
         request_path, answer_path = fifos.split(':', 1)
         threading.Thread(target=serve_fifos, args=(acceptor, lock, request_path, answer_path), daemon=True).start()
-
-    def write(text):
-        sys.stdout.write(text)
-        sys.stdout.flush()
-    serve(acceptor, lock, sys.stdin, write)
+    enlarge_pipe(0)
+    enlarge_pipe(1)
+    serve(acceptor, lock, open(0, 'rb', buffering=PIPE_SIZE, closefd=False), 1)
 
 
 if __name__ == '__main__':

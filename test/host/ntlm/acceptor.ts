@@ -1,10 +1,11 @@
 // Drives the gss-ntlmssp sidecar (acceptor.py) from Node: one Python process,
 // many NTLM contexts, async step / wrap / unwrap per context id.
+// The wire protocol (a JSON header line, then the raw bytes it lists) is described in
+// acceptor.py; `encodeFrame` and `FrameReader` are its Node half.
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeFileSync, writevSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { findRoot } from '../../support/peers';
 
 export const DEBIAN_PYTHON = '/usr/bin/python3';
@@ -44,6 +45,76 @@ export function sidecarAvailable(): boolean {
 
 export const SIDECAR_HOW_TO_GET = 'apt-get install -y gss-ntlmssp python3-gssapi';
 
+type Message = Record<string, unknown>;
+
+/**
+ * A message as a frame: the header line (its Buffer values listed in `bin` with their
+ * lengths), then those Buffers themselves, uncopied.
+ */
+export function encodeFrame(message: Message): Buffer[] {
+  const header: Message = {};
+  const bin: Record<string, number> = {};
+  const blobs: Buffer[] = [];
+  for (const [k, v] of Object.entries(message)) {
+    if (Buffer.isBuffer(v)) {
+      bin[k] = v.length;
+      blobs.push(v);
+    } else if (v !== undefined) {
+      header[k] = v;
+    }
+  }
+  if (blobs.length) header.bin = bin;
+  return [Buffer.from(`${JSON.stringify(header)}\n`), ...blobs];
+}
+
+/**
+ * Reassembles frames from chunks as they come (stream `data` events, or `readSync` into
+ * one reused buffer: nothing here keeps a reference to a chunk). Each blob is copied
+ * once, into a Buffer of its announced size, and becomes the message's value by its name.
+ */
+export class FrameReader {
+  private head: Buffer[] = [];
+  private frame?: { message: Message; fields: [string, number][]; index: number; blob?: Buffer; filled: number };
+
+  constructor(private readonly onFrame: (message: Message) => void) {}
+
+  push(chunk: Buffer): void {
+    let p = 0;
+    while (p < chunk.length) {
+      if (!this.frame) {
+        const nl = chunk.indexOf(0x0a, p);
+        if (nl < 0) {
+          this.head.push(Buffer.from(chunk.subarray(p)));
+          return;
+        }
+        const line = this.head.length ? Buffer.concat([...this.head, chunk.subarray(p, nl)]) : chunk.subarray(p, nl);
+        this.head = [];
+        p = nl + 1;
+        const message = JSON.parse(line.toString('utf8')) as Message;
+        const bin = (message.bin ?? {}) as Record<string, number>;
+        delete message.bin;
+        this.frame = { message, fields: Object.entries(bin), index: 0, filled: 0 };
+      }
+      const f = this.frame;
+      while (f.index < f.fields.length) {
+        const [name, size] = f.fields[f.index];
+        f.blob ??= Buffer.allocUnsafe(size);
+        const n = Math.min(size - f.filled, chunk.length - p);
+        chunk.copy(f.blob, f.filled, p, p + n);
+        f.filled += n;
+        p += n;
+        if (f.filled < size) return;
+        f.message[name] = f.blob;
+        f.blob = undefined;
+        f.filled = 0;
+        f.index++;
+      }
+      this.frame = undefined;
+      this.onFrame(f.message);
+    }
+  }
+}
+
 interface Pending {
   resolve(v: Record<string, unknown>): void;
   reject(e: Error): void;
@@ -57,7 +128,7 @@ export class NtlmSidecar {
   private stderr = '';
   private exited?: Error;
   private readonly fifos: { request: string; answer: string } | undefined;
-  private sync?: { request: number; answer: number; pending: Buffer };
+  private sync?: { request: number; answer: number; reader: FrameReader; chunk: Buffer; answers: Message[]; broken?: Error };
 
   constructor(options: SidecarOptions) {
     this.dir = mkdtempSync(join(tmpdir(), 'ntlm-sidecar-'));
@@ -78,9 +149,18 @@ export class NtlmSidecar {
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     this.proc.stderr.on('data', (d: Buffer) => { this.stderr = (this.stderr + d.toString()).slice(-4000); });
-    createInterface({ input: this.proc.stdout }).on('line', (line) => this.onLine(line));
+    const reader = new FrameReader((msg) => this.onAnswer(msg));
+    this.proc.stdout.on('data', (d: Buffer) => {
+      try {
+        reader.push(d);
+      } catch (e) {
+        // A frame we cannot read leaves no way to find the next one.
+        this.proc.kill();
+        this.exited ??= new Error(`NTLM sidecar sent an unreadable frame: ${(e as Error).message}`);
+      }
+    });
     this.proc.on('exit', (code, sig) => {
-      this.exited = new Error(`NTLM sidecar exited (${code ?? sig}): ${this.stderr.trim()}`);
+      this.exited ??= new Error(`NTLM sidecar exited (${code ?? sig}): ${this.stderr.trim()}`);
       for (const p of this.pending.values()) p.reject(this.exited);
       this.pending.clear();
       rmSync(this.dir, { recursive: true, force: true });
@@ -92,13 +172,7 @@ export class NtlmSidecar {
     });
   }
 
-  private onLine(line: string): void {
-    let msg: Record<string, unknown>;
-    try {
-      msg = JSON.parse(line);
-    } catch {
-      return;
-    }
+  private onAnswer(msg: Message): void {
     const p = this.pending.get(msg.id as number);
     if (!p) return;
     this.pending.delete(msg.id as number);
@@ -106,12 +180,16 @@ export class NtlmSidecar {
     else p.resolve(msg);
   }
 
-  private call(op: string, args: Record<string, unknown> = {}): Promise<Record<string, unknown>> {
+  /** Sends one request (Buffer arguments travel as raw blobs) and resolves with its answer. */
+  private call(op: string, args: Message = {}): Promise<Message> {
     if (this.exited) return Promise.reject(this.exited);
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      this.proc.stdin.write(JSON.stringify({ id, op, ...args }) + '\n');
+      const pieces = encodeFrame({ id, op, ...args });
+      this.proc.stdin.cork();
+      for (const piece of pieces) this.proc.stdin.write(piece);
+      this.proc.stdin.uncork();
     });
   }
 
@@ -122,14 +200,14 @@ export class NtlmSidecar {
 
   /** A new acceptor context; `channelBindings` is the application data (`tls-server-end-point:` + hash) to require. */
   async newContext(channelBindings?: Buffer): Promise<string> {
-    const r = await this.call('new', channelBindings ? { cbt: channelBindings.toString('base64') } : {});
+    const r = await this.call('new', { cbt: channelBindings });
     return r.ctx as string;
   }
 
   async step(ctx: string, token: Buffer): Promise<StepResult> {
-    const r = await this.call('step', { ctx, token: token.toString('base64') });
+    const r = await this.call('step', { ctx, token });
     return {
-      token: typeof r.token === 'string' ? Buffer.from(r.token, 'base64') : undefined,
+      token: Buffer.isBuffer(r.token) ? r.token : undefined,
       complete: r.complete === true,
       user: typeof r.user === 'string' ? r.user : undefined,
     };
@@ -137,26 +215,23 @@ export class NtlmSidecar {
 
   /** Seals `data`: 16-byte signature then the sealed bytes. */
   async wrap(ctx: string, data: Buffer): Promise<Buffer> {
-    const r = await this.call('wrap', { ctx, data: data.toString('base64') });
-    return Buffer.from(r.token as string, 'base64');
+    return blob(await this.call('wrap', { ctx, data }), 'token');
   }
 
   /** Verifies and unseals a token (signature + sealed bytes); rejects with GssError on tampering. */
   async unwrap(ctx: string, token: Buffer): Promise<Buffer> {
-    const r = await this.call('unwrap', { ctx, token: token.toString('base64') });
-    return Buffer.from(r.data as string, 'base64');
+    return blob(await this.call('unwrap', { ctx, token }), 'data');
   }
 
   // Added for the CredSSP acceptor's SPNEGO layer: mechListMIC and the RC4 restart after it (MS-SPNG).
   /** GSS_GetMIC: the 16-byte signature over `data`. */
   async mic(ctx: string, data: Buffer): Promise<Buffer> {
-    const r = await this.call('mic', { ctx, data: data.toString('base64') });
-    return Buffer.from(r.token as string, 'base64');
+    return blob(await this.call('mic', { ctx, data }), 'token');
   }
 
   /** GSS_VerifyMIC; rejects with GssError when the signature does not match. */
   async verifyMic(ctx: string, data: Buffer, mic: Buffer): Promise<void> {
-    await this.call('verify_mic', { ctx, data: data.toString('base64'), mic: mic.toString('base64') });
+    await this.call('verify_mic', { ctx, data, mic });
   }
 
   /** Restarts one direction's RC4 state (sequence numbers carry on). */
@@ -170,32 +245,50 @@ export class NtlmSidecar {
    * `ready()` first, so the sidecar is known to be up before we block on it.
    */
   wrapSync(ctx: string, data: Buffer): Buffer {
-    const r = this.callSync('wrap', { ctx, data: data.toString('base64') });
-    return Buffer.from(r.token as string, 'base64');
+    return blob(this.callSync('wrap', { ctx, data }), 'token');
   }
 
-  private callSync(op: string, args: Record<string, unknown>): Record<string, unknown> {
+  /** `unwrap` over the blocking channel (no event-loop turn per request). */
+  unwrapSync(ctx: string, token: Buffer): Buffer {
+    return blob(this.callSync('unwrap', { ctx, token }), 'data');
+  }
+
+  private callSync(op: string, args: Message): Message {
     if (this.exited) throw this.exited;
     if (!this.fifos) throw new Error('mkfifo is not available: no synchronous channel to the NTLM sidecar');
-    // Open order matches the sidecar's thread (request for reading, then answer for writing).
-    this.sync ??= { request: openSync(this.fifos.request, 'w'), answer: openSync(this.fifos.answer, 'r'), pending: Buffer.alloc(0) };
+    if (!this.sync) {
+      // Open order matches the sidecar's thread (request for reading, then answer for writing).
+      const request = openSync(this.fifos.request, 'w');
+      const answer = openSync(this.fifos.answer, 'r');
+      const answers: Message[] = [];
+      // Answers are read into one reused buffer; the reader copies each blob out once.
+      this.sync = { request, answer, answers, reader: new FrameReader((m) => answers.push(m)), chunk: Buffer.allocUnsafe(1 << 20) };
+    }
+    const sync = this.sync;
+    if (sync.broken) throw sync.broken;
     const id = this.nextId++;
-    const line = Buffer.from(JSON.stringify({ id, op, ...args }) + '\n');
-    for (let off = 0; off < line.length;) off += writeSync(this.sync.request, line, off);
-    const chunk = Buffer.allocUnsafe(1 << 16);
+    const pieces = encodeFrame({ id, op, ...args });
+    // One writev for the header and the payload; a blocking FIFO may still take it in parts.
+    while (pieces.length) {
+      let n = writevSync(sync.request, pieces);
+      while (pieces.length && n >= pieces[0].length) n -= pieces.shift()!.length;
+      if (n) pieces[0] = pieces[0].subarray(n);
+    }
     for (;;) {
-      const nl = this.sync.pending.indexOf(0x0a);
-      if (nl >= 0) {
-        const text = this.sync.pending.toString('utf8', 0, nl);
-        this.sync.pending = this.sync.pending.subarray(nl + 1);
-        const msg = JSON.parse(text) as Record<string, unknown>;
+      const msg = sync.answers.shift();
+      if (msg) {
         if (msg.id !== id) continue;
         if (typeof msg.error === 'string') throw new GssError(msg.error, String(msg.kind ?? 'Error'));
         return msg;
       }
-      const n = readSync(this.sync.answer, chunk, 0, chunk.length, null);
-      if (n === 0) throw this.exited ?? new Error('NTLM sidecar closed its synchronous channel');
-      this.sync.pending = Buffer.concat([this.sync.pending, chunk.subarray(0, n)]);
+      const n = readSync(sync.answer, sync.chunk, 0, sync.chunk.length, null);
+      if (n === 0) throw (sync.broken = this.exited ?? new Error('NTLM sidecar closed its synchronous channel'));
+      try {
+        sync.reader.push(sync.chunk.subarray(0, n));
+      } catch (e) {
+        // Past a frame we cannot read there is no telling where the next one starts.
+        throw (sync.broken = new Error(`NTLM sidecar sent an unreadable frame: ${(e as Error).message}`));
+      }
     }
   }
 
@@ -214,4 +307,10 @@ export class NtlmSidecar {
     this.proc.stdin.end();
     await done;
   }
+}
+
+function blob(msg: Message, name: string): Buffer {
+  const v = msg[name];
+  if (!Buffer.isBuffer(v)) throw new GssError(`the sidecar's answer has no ${name}`, 'ProtocolError');
+  return v;
 }
