@@ -10,7 +10,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { ProtocolError, WinrmError, WsmanFaultError } from '../../src/core/errors';
 import { interpretReply } from '../../src/core/wsman/client';
-import { readCommandId, readFault, readMaxEnvelopeSizeKb, readReceive, readShellId } from '../../src/core/wsman/messages';
+import { readCommandId, readFault, readMaxEnvelopeSizeKb, readReceive, readShellEnumeration, readShellId } from '../../src/core/wsman/messages';
 import { parseXml } from '../../src/core/wsman/xml';
 import { Prng, seedFrom } from '../support/faults';
 import { listFixtures, readRecording } from '../support/fixtures';
@@ -24,26 +24,36 @@ interface Sample { status: number; body: string; messageId: string }
 
 function samples(): Sample[] {
   const out: Sample[] = [];
-  for (const name of listFixtures()) {
-    for (const step of readRecording(name)) {
-      const messageId = /MessageID>([^<]+)</.exec(step.request)?.[1] ?? '';
-      out.push({ status: step.status, body: step.response, messageId });
-    }
+  const add = (step: { request: string; response: string; status: number }) => {
+    const messageId = /MessageID>([^<]+)</.exec(step.request)?.[1] ?? '';
+    out.push({ status: step.status, body: step.response, messageId });
+  };
+  for (const name of listFixtures()) for (const step of readRecording(name)) add(step);
+  // Windows listing its shells (the lost-Create search reads these).
+  for (const name of ['test_psrp_disconnect_runspaces.yml', 'test_psrp_disconnected_commands.yml']) {
+    for (const step of readRecording(name, 'pypsrp-psrp')) if (step.request.includes('/enumeration/Enumerate<')) add(step);
   }
   return out;
 }
+
+const READERS = [readShellId, readCommandId, readReceive, readFault, readMaxEnvelopeSizeKb, readShellEnumeration] as ((e: ReturnType<typeof interpretReply>) => unknown)[];
 
 /** The whole parse path a reply takes in the client, readers included. */
 function parseAll(s: Sample): void {
   const env = interpretReply({ status: s.status, body: s.body }, s.messageId, 'fuzz.example:5985');
   // Each reader either finds its part or throws a ProtocolError; both are fine.
-  for (const read of [readShellId, readCommandId, readReceive, readFault, readMaxEnvelopeSizeKb] as ((e: typeof env) => unknown)[]) {
+  for (const read of READERS) {
     try {
       const got = read(env);
       if (read === readReceive) {
         const r = got as ReturnType<typeof readReceive>;
         assert.ok(r.streams.every((st) => Buffer.isBuffer(st.bytes)));
         assert.ok(r.exitCode === undefined || Number.isInteger(r.exitCode));
+      }
+      if (read === readShellEnumeration) {
+        const page = got as ReturnType<typeof readShellEnumeration>;
+        assert.ok(page.end || (typeof page.context === 'string' && page.context !== ''));
+        assert.ok(page.shells.every((sh) => typeof sh.id === 'string' && sh.id !== ''));
       }
     } catch (err) {
       if (!(err instanceof WinrmError)) throw err;
@@ -59,9 +69,9 @@ function outcome(status: number, body: string | Buffer, messageId: string): stri
   } catch (err) {
     return `threw ${(err as Error).constructor.name}: ${(err as Error).message}`;
   }
-  return JSON.stringify([readShellId, readCommandId, readReceive, readFault, readMaxEnvelopeSizeKb].map((read) => {
+  return JSON.stringify(READERS.map((read) => {
     try {
-      const got = (read as (e: typeof env) => unknown)(env);
+      const got = read(env);
       if (read === readReceive) return (got as ReturnType<typeof readReceive>).streams.map((st) => ({ ...st, bytes: st.bytes.toString('hex') }));
       return got instanceof Error ? `${got.constructor.name}: ${got.message}` : got;
     } catch (err) {

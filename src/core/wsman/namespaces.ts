@@ -7,6 +7,7 @@ export const NS = {
   wsmv: 'http://schemas.microsoft.com/wbem/wsman/1/wsman.xsd',
   shell: 'http://schemas.microsoft.com/wbem/wsman/1/windows/shell',
   transfer: 'http://schemas.xmlsoap.org/ws/2004/09/transfer',
+  enumeration: 'http://schemas.xmlsoap.org/ws/2004/09/enumeration',
   fault: 'http://schemas.microsoft.com/wbem/wsman/1/wsmanfault',
   config: 'http://schemas.microsoft.com/wbem/wsman/1/config',
   xml: 'http://www.w3.org/XML/1998/namespace',
@@ -16,6 +17,8 @@ export const ANONYMOUS = 'http://schemas.xmlsoap.org/ws/2004/08/addressing/role/
 
 export const RESOURCE = {
   cmdShell: 'http://schemas.microsoft.com/wbem/wsman/1/windows/shell/cmd',
+  /** Every shell the user may see, of every plugin: what an Enumerate lists (as `winrm enumerate windows/shell`). */
+  shells: 'http://schemas.microsoft.com/wbem/wsman/1/windows/shell',
   config: 'http://schemas.microsoft.com/wbem/wsman/1/config',
 } as const;
 
@@ -27,6 +30,8 @@ export const ACTION = {
   receive: 'http://schemas.microsoft.com/wbem/wsman/1/windows/shell/Receive',
   send: 'http://schemas.microsoft.com/wbem/wsman/1/windows/shell/Send',
   signal: 'http://schemas.microsoft.com/wbem/wsman/1/windows/shell/Signal',
+  enumerate: 'http://schemas.xmlsoap.org/ws/2004/09/enumeration/Enumerate',
+  pull: 'http://schemas.xmlsoap.org/ws/2004/09/enumeration/Pull',
 } as const;
 
 export const SIGNAL = {
