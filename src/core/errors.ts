@@ -15,12 +15,34 @@ export type ErrorKind =
 export class WinrmError extends Error {
   readonly kind: ErrorKind;
   readonly hint: string;
+  /**
+   * Set on the error of a Create whose reply was lost (the host may have made the shell):
+   * what the search for that shell found and did. It never replaces the error itself.
+   */
+  orphanRecovery?: OrphanRecovery;
   constructor(kind: ErrorKind, message: string, hint: string, options?: { cause?: unknown }) {
     super(message, options);
     this.kind = kind;
     this.hint = hint;
     this.name = new.target.name;
   }
+}
+
+/**
+ * After a Create whose outcome is unknown: one listing of the host's shells on a fresh
+ * connection, and the Deletes of those carrying the Create's name.
+ */
+export interface OrphanRecovery {
+  /** The rsp:Name the lost Create carried. */
+  name: string;
+  /** Whether the listing got to its end. */
+  listed: boolean;
+  /** Shells with that name, deleted (or already gone). */
+  deleted: string[];
+  /** Shells with that name whose every Delete failed: open until the host's idle timeout. */
+  failed: string[];
+  /** Why the listing failed, when it did. */
+  error?: WinrmError;
 }
 
 export class ConfigError extends WinrmError {
@@ -68,8 +90,11 @@ export class NetworkError extends WinrmError {
 }
 
 export class TimeoutError extends WinrmError {
-  constructor(message: string, hint = 'The host did not answer in time. Raise the timeout, or check that the host is up and the script does not wait for input.') {
+  /** The request never reached the host (no connection, or its time ran out before its turn): the host did nothing. */
+  readonly notSent: boolean;
+  constructor(message: string, hint = 'The host did not answer in time. Raise the timeout, or check that the host is up and the script does not wait for input.', options: { notSent?: boolean } = {}) {
     super('timeout', message, hint);
+    this.notSent = options.notSent ?? false;
   }
 }
 

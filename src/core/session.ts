@@ -2,10 +2,11 @@
 // shell, and commands that always clean up after themselves.
 import { createAuthProvider } from './auth';
 import type { AuthProvider, AuthScheme, Credentials, EncryptionMode } from './auth/types';
-import { CancelledError, ConfigError, TimeoutError, TlsError, WsmanFaultError } from './errors';
+import { CancelledError, ConfigError, ProtocolError, TimeoutError, TlsError, WinrmError, WsmanFaultError, type OrphanRecovery } from './errors';
 import { HttpTransport, type TlsOptions, type TraceSink, type TransportOptions } from './transport/http';
 import { WsmanClient } from './wsman/client';
 import { ACTION, RESOURCE, readMaxEnvelopeSizeKb, writeSignalBody, type RequestHeader, type ShellSpec } from './wsman/messages';
+import { createOutcomeUnknown, listShells, newShellName } from './winrs/orphans';
 import { RemoteCommand, WinrsShell, type Control, type OutputChunk, type StartOptions } from './winrs/shell';
 
 export interface SessionOptions {
@@ -51,6 +52,8 @@ const CLEANUP_MS = 20_000;
 const CLEANUP_ATTEMPTS = 3;
 /** Least time one cleanup try gets. */
 const CLEANUP_ATTEMPT_MIN_MS = 1_500;
+/** Most time the search for a lost Create's shell (list, then delete) may take; less when the cleanup budget is smaller. */
+const ORPHAN_SEARCH_MS = 10_000;
 
 export class WinrmSession {
   readonly options: SessionOptions;
@@ -97,14 +100,72 @@ export class WinrmSession {
     return this.controlClient;
   }
 
+  /**
+   * Creates a shell. Unless `spec.name` is given, the shell gets a unique rsp:Name; when
+   * the Create's reply is lost (the host may have made the shell, we cannot know its id),
+   * the host's shells are listed once, on a fresh connection, and the one with that name
+   * is deleted before the Create's own error is thrown (see reclaimShell).
+   */
   async openShell(spec: ShellSpec = {}, ctl: Control = {}): Promise<WinrsShell> {
+    const named = spec.name === undefined;
+    const full: ShellSpec = { codepage: 65001, noProfile: true, ...spec, name: spec.name ?? newShellName() };
     // Listed as soon as the reply arrives, even when the caller stopped waiting, so close() deletes it.
-    const creating = WinrsShell.create(this.data, this.control, { codepage: 65001, noProfile: true, ...spec }, ctl).then((shell) => {
-      this.live.add(shell);
-      return shell;
-    });
+    const creating = WinrsShell.create(this.data, this.control, full, ctl).then(
+      (shell) => {
+        this.live.add(shell);
+        return shell;
+      },
+      // A name the caller chose may not be unique: then no shell is deleted by name.
+      (err: unknown) => (named && createOutcomeUnknown(err) ? this.afterLostCreate(err, full.name!, full, ctl) : Promise.reject(err)),
+    );
     this.track(creating);
     return creating;
+  }
+
+  /**
+   * A Create whose outcome is unknown: the search for its shell runs (tracked, so close()
+   * waits for it) and the caller gets the Create's own error once the search is over, or
+   * at its deadline or cancel if that comes first. The search's findings go on the error
+   * as `orphanRecovery`; they never replace it.
+   */
+  private async afterLostCreate(err: unknown, name: string, spec: ShellSpec, ctl: Control): Promise<never> {
+    const search = this.reclaimShell(name, spec).then((report) => {
+      if (err instanceof WinrmError) err.orphanRecovery = report;
+    });
+    this.track(search);
+    await settledOrStopped(search, ctl);
+    throw err;
+  }
+
+  /**
+   * One bounded pass (ORPHAN_SEARCH_MS at most, within the cleanup budget): list
+   * the host's shells on a new, freshly authenticated connection, then delete each one
+   * named `name` as cleanup does (retried on fresh connections; one that cannot be deleted
+   * stays listed, so close() tries again). The listing itself is not retried.
+   */
+  private async reclaimShell(name: string, spec: ShellSpec): Promise<OrphanRecovery> {
+    const end = Date.now() + Math.min(this.cleanupMs, ORPHAN_SEARCH_MS);
+    const report: OrphanRecovery = { name, listed: false, deleted: [], failed: [] };
+    const transport = this.newTransport();
+    const client = new WsmanClient(transport, { maxEnvelopeSize: this.options.maxEnvelopeSize, operationTimeout: this.options.operationTimeout });
+    try {
+      let found;
+      try {
+        found = (await listShells(client, { deadline: end })).filter((s) => s.name === name);
+        report.listed = true;
+      } catch (err) {
+        report.error = err instanceof WinrmError ? err : new ProtocolError(`Listing the host's shells failed: ${err instanceof Error ? err.message : String(err)}`);
+        return report;
+      }
+      for (const listed of found) {
+        const shell = WinrsShell.adopt(listed.id, spec, this.data, this.control);
+        this.live.add(shell);
+        (await this.disposeShell(shell, end, client) ? report.deleted : report.failed).push(listed.id);
+      }
+      return report;
+    } finally {
+      await transport.close();
+    }
   }
 
   /** @internal close() waits for this work (bounded by its own timeouts) before it deletes shells. */
@@ -118,15 +179,16 @@ export class WinrmSession {
    * at most CLEANUP_ATTEMPTS times before `end`. The first try uses the control connection;
    * each retry gets a connection of its own (authenticated anew), so a dropped, stuck or
    * out-of-step connection cannot stop the cleanup. A shell or command the host no longer
-   * knows counts as done. Returns whether the request succeeded.
+   * knows counts as done. Returns whether the request succeeded. `first`: the client for
+   * the first try instead of the control connection.
    */
-  async cleanupCall(header: Pick<RequestHeader, 'action' | 'resourceUri' | 'selectors'>, writeBody: Parameters<WsmanClient['call']>[1], end: number): Promise<boolean> {
+  async cleanupCall(header: Pick<RequestHeader, 'action' | 'resourceUri' | 'selectors'>, writeBody: Parameters<WsmanClient['call']>[1], end: number, first?: WsmanClient): Promise<boolean> {
     let spare: HttpTransport | undefined;
     try {
       for (let attempt = 0; attempt < CLEANUP_ATTEMPTS; attempt++) {
         const left = end - Date.now();
         if (left <= 0) return false;
-        let client = this.control;
+        let client = first ?? this.control;
         if (attempt > 0) {
           await spare?.close();
           spare = this.newTransport();
@@ -157,9 +219,9 @@ export class WinrmSession {
    * @internal Delete a shell, retried, and never hand it out for reuse again. A shell whose
    * every try failed stays listed, so close() tries once more.
    */
-  async disposeShell(shell: WinrsShell, end = Date.now() + this.cleanupMs): Promise<boolean> {
+  async disposeShell(shell: WinrsShell, end = Date.now() + this.cleanupMs, first?: WsmanClient): Promise<boolean> {
     this.forgetShell(shell, false);
-    const ok = await this.cleanupCall({ action: ACTION.delete, resourceUri: RESOURCE.cmdShell, selectors: { ShellId: shell.id } }, undefined, end);
+    const ok = await this.cleanupCall({ action: ACTION.delete, resourceUri: RESOURCE.cmdShell, selectors: { ShellId: shell.id } }, undefined, end, first);
     if (ok) this.live.delete(shell);
     return ok;
   }
@@ -358,6 +420,22 @@ class CommandRunImpl implements CommandRun {
       await this.session.disposeShell(shell, end);
     }
   }
+}
+
+/** Resolves when `work` settles, or earlier when `ctl` is cancelled or its deadline passes. Never rejects. */
+function settledOrStopped(work: Promise<unknown>, ctl: Control): Promise<void> {
+  return new Promise<void>((resolve) => {
+    let timer: NodeJS.Timeout | undefined;
+    const done = (): void => {
+      clearTimeout(timer);
+      ctl.signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    work.then(done, done);
+    if (ctl.signal?.aborted) return done();
+    ctl.signal?.addEventListener('abort', done, { once: true });
+    if (ctl.deadline !== undefined) timer = setTimeout(done, Math.max(0, ctl.deadline - Date.now()));
+  });
 }
 
 /**

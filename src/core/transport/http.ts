@@ -116,7 +116,8 @@ export class HttpTransport {
     const turn = this.queue;
     const run = untilAborted(turn, signal).then(
       () => this.postNow(soap, options, signal),
-      (err) => { throw this.translate(err, signal, options); },
+      // Its time ran out (or it was cancelled) while an earlier request held the connection: never sent.
+      (err) => { throw this.translate(err, signal, options, true); },
     );
     run.then(done, done);
     this.queue = run.then(() => turn, () => turn);
@@ -262,11 +263,11 @@ export class HttpTransport {
     });
   }
 
-  private translate(err: unknown, signal: AbortSignal, options: PostOptions): unknown {
+  private translate(err: unknown, signal: AbortSignal, options: PostOptions, notSent = false): unknown {
     if (err instanceof WinrmError) return err;
     if (signal.aborted) {
       if (options.signal?.aborted) return new CancelledError();
-      return new TimeoutError(`No answer from ${this.url.host} within ${Math.round(options.timeoutMs / 1000)} s.`);
+      return new TimeoutError(`No answer from ${this.url.host} within ${Math.round(options.timeoutMs / 1000)} s.`, undefined, { notSent });
     }
     return classifyTransportError(err, { url: this.url.href, hostname: this.url.hostname, port: this.url.port || (this.https ? '443' : '80'), https: this.https });
   }

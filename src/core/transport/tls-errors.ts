@@ -41,8 +41,11 @@ export function classifyTransportError(err: unknown, target: { url: string; host
     case 'ENETUNREACH':
       return new NetworkError(`${where} is unreachable.`, 'Check the network route and VPN to the host.', code, err);
     case 'ETIMEDOUT':
-    case 'UND_ERR_CONNECT_TIMEOUT':
-      return new TimeoutError(`Connecting to ${where} timed out.`, 'The host did not answer: check that it is up and that a firewall allows the WinRM port.');
+    case 'UND_ERR_CONNECT_TIMEOUT': {
+      // A connect that timed out sent nothing; a kernel ETIMEDOUT on an open connection may have.
+      const connecting = code === 'UND_ERR_CONNECT_TIMEOUT' || (e?.syscall ?? e?.cause?.syscall) === 'connect';
+      return new TimeoutError(`Connecting to ${where} timed out.`, 'The host did not answer: check that it is up and that a firewall allows the WinRM port.', { notSent: connecting });
+    }
     case 'UND_ERR_HEADERS_TIMEOUT':
     case 'UND_ERR_BODY_TIMEOUT':
       return new TimeoutError(`${where} accepted the request but did not answer in time.`);

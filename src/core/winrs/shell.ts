@@ -55,6 +55,11 @@ export class WinrsShell {
     return new WinrsShell(readShellId(env), spec, data, control);
   }
 
+  /** A shell this client made but learned of otherwise than by its Create reply (found by name in the host's list). */
+  static adopt(id: string, spec: ShellSpec, data: WsmanClient, control: WsmanClient): WinrsShell {
+    return new WinrsShell(id, spec, data, control);
+  }
+
   get isDeleted(): boolean {
     return this.deleted;
   }

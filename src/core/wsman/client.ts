@@ -46,7 +46,7 @@ export class WsmanClient {
     let timeoutMs = operationTimeout * 1000 + HTTP_GRACE_MS;
     if (options.deadline !== undefined) {
       const left = options.deadline - Date.now();
-      if (left <= 0) throw new TimeoutError('The overall deadline passed before the request could be sent.');
+      if (left <= 0) throw new TimeoutError('The overall deadline passed before the request could be sent.', undefined, { notSent: true });
       timeoutMs = Math.min(timeoutMs, left);
     }
     const message = buildEnvelope({
