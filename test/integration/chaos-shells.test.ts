@@ -5,15 +5,17 @@
 //
 // Faults are transient, as on a real network: one shell's Signal/Delete requests get at
 // most two injected faults, so its bounded cleanup retries can get through. A Create is
-// only failed before the host acts on it or answered late: a Create whose reply is lost
-// after the host made the shell leaves a shell no client can name (see the README).
+// failed before the host acts on it, answered late, or its reply is lost after the host
+// made the shell (dropped, cut, garbled): the client finds that shell by its name in the
+// host's list and deletes it. The listing itself gets no faults: it is one bounded pass,
+// and a failed one leaves the shell to the host's idle timeout (faults-orphans tests that).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { WinrmError, describeError } from '../../src/core/errors';
 import { WinrmSession, type SessionOptions } from '../../src/core/session';
 import type { HookDecision, RequestInfo } from '../host/host';
 import { startTestHost } from '../host/host';
-import { BAD_REPLIES, HangError, Prng, actionOf, faultReply, notHanging, seedFrom, shellIdOf, waitUntil, type FaultShape } from '../support/faults';
+import { BAD_REPLIES, HangError, LOST_REPLIES, Prng, actionOf, faultReply, notHanging, seedFrom, shellIdOf, waitUntil, type FaultShape, type LostReply } from '../support/faults';
 
 const RUNS = Number(process.env.CHAOS_RUNS ?? 300);
 const WORKERS = 4;
@@ -161,7 +163,14 @@ class Injector {
       if (token && reply.status === 500 && reply.soap.includes('2150858843')) this.commands.get(token)!.refusedGone++;
       if (reply.status === 200 && r.chance(0.04)) return this.note('Command: dropped after it ran', { drop: true });
     }
-    if (action === 'Create' && reply.status === 200 && r.chance(0.04)) return this.note('Create: answered late', { delayMs: r.int(300, 1800) });
+    if (action === 'Create' && reply.status === 200) {
+      const roll = r.next();
+      if (roll < 0.04) return this.note('Create: answered late', { delayMs: r.int(300, 1800) });
+      if (roll < 0.08) {
+        const how = r.pick<LostReply>(['dropped', 'cut', 'garbage']);
+        return this.note(`Create: reply lost (${how})`, LOST_REPLIES[how]());
+      }
+    }
     if (action === 'Receive' && reply.status === 200 && r.chance(0.06)) {
       switch (r.int(0, 4)) {
         case 0: return this.note('Receive: reply cut', { cut: r.int(0, 400) });
@@ -255,6 +264,7 @@ test(`chaos: ${RUNS} runs with random cancels, deadlines and faults leave 0 shel
     // The plan did exercise what it claims to.
     assert.ok((outcomes.get('ok') ?? 0) > RUNS / 10, 'some runs succeeded');
     for (const kind of ['cancelled', 'timeout', 'network', 'protocol', 'fault']) assert.ok((outcomes.get(kind) ?? 0) > 0, `some runs ended as ${kind}`);
+    assert.ok([...injector.injected.keys()].some((k) => k.startsWith('Create: reply lost')), 'some Create replies were lost after the host made the shell');
   } finally {
     await host.close();
   }
