@@ -28,10 +28,7 @@ A failure answers {"error": "<text>", "kind": "<gssapi exception class>"}.
 With NTLM_SYNC_FIFOS="<request fifo>:<answer fifo>" the same protocol is also served on
 that pair of named pipes, from a thread: a Node caller can then block on an answer
 (the test host's reply `wrap` is synchronous). A lock keeps the contexts consistent.
-The pipes (stdin/stdout and the FIFOs) are enlarged to 1 MiB where Linux allows, so a
-sealed reply (100-200 KB) fits in one write instead of waiting for the reader at 64 KiB.
 """
-import fcntl
 import json
 import os
 import sys
@@ -43,7 +40,6 @@ import gssapi.raw
 NTLM = gssapi.OID.from_int_seq('1.3.6.1.4.1.311.2.2.10')
 # gss-ntlmssp's GSS_NTLMSSP_RESET_CRYPTO_OID (value 1: the receive handle, 0: the send handle).
 RESET_CRYPTO = gssapi.OID.from_int_seq('1.3.6.1.4.1.7165.655.1.3')
-PIPE_SIZE = 1 << 20
 
 
 class Acceptor:
@@ -106,13 +102,6 @@ class Acceptor:
         return {}
 
 
-def enlarge_pipe(fd):
-    try:
-        fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, PIPE_SIZE)
-    except (OSError, AttributeError):
-        pass  # not a pipe, or over /proc/sys/fs/pipe-max-size: the default size still works
-
-
 def read_frame(rfile):
     """The next request (its blobs as bytes values), or None at the end of the input."""
     line = rfile.readline()
@@ -150,7 +139,6 @@ def write_frame(fd, answer):
 
 def serve(acceptor, lock, rfile, wfd):
     while True:
-        req = {}
         try:
             # A frame that cannot be read ends the channel: there is no line to resync on.
             req = read_frame(rfile)
@@ -174,9 +162,7 @@ def serve(acceptor, lock, rfile, wfd):
 
 
 def serve_fifos(acceptor, lock, request_path, answer_path):
-    with open(request_path, 'rb', buffering=PIPE_SIZE) as requests, open(answer_path, 'wb', buffering=0) as answers:
-        enlarge_pipe(requests.fileno())
-        enlarge_pipe(answers.fileno())
+    with open(request_path, 'rb') as requests, open(answer_path, 'wb', buffering=0) as answers:
         serve(acceptor, lock, requests, answers.fileno())
 
 
@@ -187,9 +173,7 @@ def main():
     if fifos:
         request_path, answer_path = fifos.split(':', 1)
         threading.Thread(target=serve_fifos, args=(acceptor, lock, request_path, answer_path), daemon=True).start()
-    enlarge_pipe(0)
-    enlarge_pipe(1)
-    serve(acceptor, lock, open(0, 'rb', buffering=PIPE_SIZE, closefd=False), 1)
+    serve(acceptor, lock, open(0, 'rb', closefd=False), 1)
 
 
 if __name__ == '__main__':

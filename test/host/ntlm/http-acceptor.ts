@@ -103,12 +103,13 @@ export class NtlmConnectionAcceptor {
         const plain: Buffer[] = [];
         for (const part of parts) {
           if (part.headerLength !== 16) throw new Error('bad signature length');
-          const data = await this.opts.sidecar.unwrap(this.ctx, part.token);
+          // Over the blocking channel, as the reply's wrap: no event-loop turn per request.
+          const data = this.opts.sidecar.unwrapSync(this.ctx, part.token);
           checkLength(data, part);
           plain.push(data);
         }
         this.lastSealed = true;
-        return { kind: 'authenticated', user: this.user, soap: Buffer.concat(plain), encrypted: true };
+        return { kind: 'authenticated', user: this.user, soap: plain.length === 1 ? plain[0] : Buffer.concat(plain), encrypted: true };
       } catch {
         // Windows answers an undecryptable body with 400 and drops the logon.
         await this.reset();
