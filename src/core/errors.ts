@@ -176,7 +176,19 @@ function faultHint(code: number | undefined, subcode: string | undefined): strin
 
 /** One line: the message and its hint, for a CLI stderr or a notification. */
 export function describeError(err: unknown): string {
-  if (err instanceof WinrmError) return `${err.message} Hint: ${err.hint}`;
+  if (err instanceof WinrmError) return `${err.message} Hint: ${err.hint}${describeOrphanRecovery(err.orphanRecovery)}`;
   if (err instanceof Error) return err.message;
   return String(err);
+}
+
+/** What a user should know after a lost Create: only a shell possibly left behind is news. */
+function describeOrphanRecovery(r: OrphanRecovery | undefined): string {
+  if (!r) return '';
+  if (!r.listed) {
+    return ` The host may have made a shell before the reply was lost; listing its shells failed${r.error ? ` (${r.error.message})` : ''}, so a shell named ${r.name} may stay open until the host's idle timeout (winrm/config/winrs IdleTimeout).`;
+  }
+  if (r.failed.length) {
+    return ` The shell the host made before the reply was lost (${r.failed.join(', ')}, named ${r.name}) could not be deleted; it stays open until the host's idle timeout.`;
+  }
+  return '';
 }

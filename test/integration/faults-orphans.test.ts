@@ -54,6 +54,7 @@ for (const how of Object.keys(EXPECTED) as LostReply[]) {
       const err = (r as { error: unknown }).error;
       assert.ok(err instanceof EXPECTED[how], String(err));
       assert.match(describeError(err), / Hint: \S/);
+      assert.doesNotMatch(describeError(err), /idle timeout/, 'a shell found and deleted is not worth a word');
       // Gone by the time the run reports, not later.
       assert.equal(host.openShells(), 0);
       assert.equal(created.length, 1);
@@ -161,6 +162,7 @@ test('a search that fails does not hide the Create\'s error, and is not retried'
     assert.ok(err instanceof NetworkError, String(err));
     assert.equal(err.orphanRecovery?.listed, false);
     assert.ok(err.orphanRecovery?.error instanceof NetworkError);
+    assert.match(describeError(err), new RegExp(`a shell named ${err.orphanRecovery!.name} may stay open until the host's idle timeout`));
     assert.deepEqual(log.requests.map((q) => q.action), ['Create', 'Enumerate']);
     // Left for the host's idle timeout, as before this search existed.
     assert.deepEqual(host.shells().map((s) => s.id), created);
