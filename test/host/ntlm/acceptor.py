@@ -28,7 +28,9 @@ A failure answers {"error": "<text>", "kind": "<gssapi exception class>"}.
 With NTLM_SYNC_FIFOS="<request fifo>:<answer fifo>" the same protocol is also served on
 that pair of named pipes, from a thread: a Node caller can then block on an answer
 (the test host's reply `wrap` is synchronous). A lock keeps the contexts consistent.
+The FIFOs are enlarged to 1 MiB (see enlarge_pipe).
 """
+import fcntl
 import json
 import os
 import sys
@@ -40,6 +42,7 @@ import gssapi.raw
 NTLM = gssapi.OID.from_int_seq('1.3.6.1.4.1.311.2.2.10')
 # gss-ntlmssp's GSS_NTLMSSP_RESET_CRYPTO_OID (value 1: the receive handle, 0: the send handle).
 RESET_CRYPTO = gssapi.OID.from_int_seq('1.3.6.1.4.1.7165.655.1.3')
+PIPE_SIZE = 1 << 20
 
 
 class Acceptor:
@@ -161,9 +164,22 @@ def serve(acceptor, lock, rfile, wfd):
         write_frame(wfd, answer)
 
 
+def enlarge_pipe(fd):
+    # A sealed reply (100-200 KB) then crosses a FIFO in one write, instead of the writer
+    # blocking at 64 KiB until the other side is scheduled (0.3 -> 0.07 ms per reply).
+    try:
+        fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, PIPE_SIZE)
+    except OSError:
+        pass  # over /proc/sys/fs/pipe-max-size: 64 KiB pipes work too, a little slower
+
+
 def serve_fifos(acceptor, lock, request_path, answer_path):
-    with open(request_path, 'rb') as requests, open(answer_path, 'wb', buffering=0) as answers:
-        serve(acceptor, lock, requests, answers.fileno())
+    # Enlarged as soon as each end is open: Node's opens return only after these.
+    with open(request_path, 'rb') as requests:
+        enlarge_pipe(requests.fileno())
+        with open(answer_path, 'wb', buffering=0) as answers:
+            enlarge_pipe(answers.fileno())
+            serve(acceptor, lock, requests, answers.fileno())
 
 
 def main():

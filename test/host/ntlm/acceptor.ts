@@ -145,6 +145,9 @@ export class NtlmSidecar {
         NETBIOS_COMPUTER_NAME: options.computerName ?? 'WINHOST',
         NETBIOS_DOMAIN_NAME: options.domainName ?? 'LAB',
         ...(this.fifos ? { NTLM_SYNC_FIFOS: `${this.fifos.request}:${this.fifos.answer}` } : {}),
+        // glibc would give the freed 155 KB buffers of each seal back to the system and fault
+        // them in again (80 page faults per seal, gss_wrap 0.49 -> 0.39 ms without that).
+        GLIBC_TUNABLES: 'glibc.malloc.trim_threshold=33554432:glibc.malloc.mmap_threshold=4194304',
       },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
@@ -261,7 +264,7 @@ export class NtlmSidecar {
       const request = openSync(this.fifos.request, 'w');
       const answer = openSync(this.fifos.answer, 'r');
       const answers: Message[] = [];
-      // Answers are read into one reused buffer; the reader copies each blob out once.
+      // Answers are read into one reused buffer (the size of the enlarged pipe); the reader copies each blob out once.
       this.sync = { request, answer, answers, reader: new FrameReader((m) => answers.push(m)), chunk: Buffer.allocUnsafe(1 << 20) };
     }
     const sync = this.sync;
