@@ -109,13 +109,19 @@ export function renderMarkdown(r: Results): string {
     out.push('');
     if (r.memory.oursMb !== undefined) targets.push([`RSS growth < 64 MB for ${r.memory.sizeMb} MB`, `${fmt(r.memory.oursMb)} MB`, r.memory.oursMb < 64 ? 'met' : `missed by ${fmt(r.memory.oursMb - 64)} MB`]);
   }
+  const busy = (b: number | undefined) => (b === undefined ? '—' : pct(b));
+  const cpuPerMb = (a: Throughput, b: Throughput) => {
+    const x = a.clientCpuMs?.library;
+    const y = b.clientCpuMs?.library;
+    return x === undefined || y === undefined ? '—' : `${fmt((x - y) / a.sizeMb, 1)} ms`;
+  };
   const enc = r.throughput.find((t) => t.auth !== 'basic');
   const plain = r.throughput.find((t) => t.auth === 'basic' && t.sizeMb === enc?.sizeMb);
   if (enc && plain) {
     const v = ratio(enc.mbps.library, plain.mbps.library);
     const floorV = ratio(enc.mbps.floor, plain.mbps.floor);
     targets.push([`encrypted ≥ 50% of unencrypted (${enc.sizeMb} MB)`, pct(v), v >= 0.5 ? 'met'
-      : `missed by ${Math.round((0.5 - v) * 100)} points: the host's sealing (gss-ntlmssp through its Python sidecar) caps every client; the floor client, sealing with our NTLM code, gets ${pct(floorV)} of its unencrypted rate and ours is at ${pct(ratio(enc.mbps.library, enc.mbps.floor))} of that floor`]);
+      : `missed by ${Math.round((0.5 - v) * 100)} points: sealing costs both ends; the host seals every reply through gss-ntlmssp in its Python sidecar (host ${busy(enc.hostBusy?.library)} busy), and our client unseals it with RC4 and HMAC-MD5 in JavaScript, since Node's OpenSSL 3 has no RC4 (client ${busy(enc.clientBusy?.library)} busy, ${cpuPerMb(enc, plain)} more CPU per MB than unencrypted); the floor client, also unsealing with our NTLM code, gets ${pct(floorV)} of its unencrypted rate and ours is at ${pct(ratio(enc.mbps.library, enc.mbps.floor))} of that floor`]);
   } else if (r.throughput.length) {
     targets.push(['encrypted ≥ 50% of unencrypted', '—', 'not measured (see notes)']);
   }
