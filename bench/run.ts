@@ -2,6 +2,7 @@
 // the project's test host on loopback. Not a test: nothing here asserts a time.
 //   node .ci/build.mjs bench test/host src/cli && node out/bench/run.js [--quick] [--only a,b] [--no-write]
 //   --only: throughput, latency, ttfb, memory, ntlm, extension
+//   --render: no run; rewrite latest.md from latest.json (after a change to the report's wording)
 // Every client runs in its own process (the host runs in this one and idles while a
 // client works), clients alternate within each round, and the tables show medians.
 import { spawn, spawnSync } from 'node:child_process';
@@ -390,7 +391,14 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((e) => {
+function render(): void {
+  const results = JSON.parse(readFileSync(join(root, 'bench/results/latest.json'), 'utf8')) as Results;
+  const md = renderMarkdown(results);
+  writeFileSync(join(root, 'bench/results/latest.md'), md);
+  process.stdout.write(`${md}\n`);
+}
+
+(argv.includes('--render') ? Promise.resolve().then(render) : main()).catch((e) => {
   log(`bench: ${(e as Error).stack ?? e}`);
   process.exit(1);
 });
