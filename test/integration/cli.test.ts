@@ -1,15 +1,14 @@
 // winrm-run as a user runs it: a real process against the test host.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { startTestHost, type TestHost } from '../host/host';
-import { findRoot, peerMissing, pwshPath } from '../support/peers';
+import { runCli, type CliOptions, type CliResult } from '../support/cli';
+import { peerMissing, pwshPath } from '../support/peers';
 
 const PASSWORD = 'canary-cli-Pa55!';
-const CLI = join(findRoot(), 'out', 'cli', 'winrm-run.js');
 const noPwsh = peerMissing('pwsh 7.6.9', pwshPath() !== undefined, 'Run: dotnet tool install --tool-path .tools/pwsh PowerShell --version 7.6.9');
 let host: TestHost;
 let dir: string;
@@ -20,17 +19,11 @@ before(async () => {
 });
 after(async () => host.close());
 
-interface Result { code: number | null; stdout: string; stderr: string }
+type Result = CliResult;
 
-function cli(args: string[], opts: { env?: Record<string, string | undefined>; onStdout?: (text: string, child: ReturnType<typeof spawn>) => void } = {}): Promise<Result> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, WINRM_PASSWORD: PASSWORD, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => { stdout += d; opts.onStdout?.(String(d), child); });
-    child.stderr.on('data', (d) => { stderr += d; });
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+/** The CLI with this host's password; `env` entries override (undefined removes one). */
+function cli(args: string[], opts: { env?: Record<string, string | undefined>; onStdout?: CliOptions['onStdout'] } = {}): Promise<Result> {
+  return runCli(args, { env: { ...process.env, WINRM_PASSWORD: PASSWORD, ...opts.env }, onStdout: opts.onStdout });
 }
 
 const hostArgs = () => ['--host', host.url, '--ca', host.caPemPath!, '--user', 'alice'];

@@ -3,9 +3,6 @@
 // through the sidecar, delegated credentials checked, encrypted bodies both ways.
 // Real PowerShell (pwsh) runs the scripts.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createCredSspProvider } from '../../src/core/auth/credssp-provider';
 import { AuthError } from '../../src/core/errors';
@@ -16,25 +13,16 @@ import type { TraceEvent } from '../../src/core/transport/http';
 import { credSspCertificate, credSspScheme, type CredSspScheme } from '../host/credssp/acceptor';
 import { startTestHost, type TestHost } from '../host/host';
 import { NtlmSidecar, SIDECAR_HOW_TO_GET, sidecarAvailable } from '../host/ntlm/acceptor';
-import { findRoot, peerMissing, pwshPath } from '../support/peers';
+import { cliMissing, runCli } from '../support/cli';
+import { peerMissing, pwshPath } from '../support/peers';
 
 const PASSWORD = 'Cred-SSP-pässwörd-1!';
 const noSidecar = peerMissing('gss-ntlmssp with python3-gssapi (Debian /usr/bin/python3)', sidecarAvailable(), SIDECAR_HOW_TO_GET);
 const noPwsh = peerMissing('pwsh 7.6.9', pwshPath() !== undefined, 'Run: dotnet tool install --tool-path .tools/pwsh PowerShell --version 7.6.9');
 
-const CLI = join(findRoot(), 'out', 'cli', 'winrm-run.js');
-const noCli = peerMissing('winrm-run CLI build (out/cli/winrm-run.js)', existsSync(CLI), 'Run: node .ci/build.mjs');
+const noCli = cliMissing();
 
-function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, WINRM_PASSWORD: PASSWORD }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => { stdout += d; });
-    child.stderr.on('data', (d) => { stderr += d; });
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const cli = (args: string[]) => runCli(args, { password: PASSWORD });
 
 async function collect(run: AsyncIterable<TextChunk>): Promise<{ stdout: string; stderr: string }> {
   let stdout = '';

@@ -17,37 +17,25 @@
 // - Old CredSSP versions against the test host's acceptor announcing version 4: refused by
 //   default (nothing delegated), accepted with the flag or setting (real PowerShell runs).
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { connect, type Socket } from 'node:net';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { sessionOptionsFor, testConnection, type HostSettings } from '../../src/core/hosts';
 import { credSspCertificate, credSspScheme, type CredSspScheme } from '../host/credssp/acceptor';
 import { startTestHost, type TestHost } from '../host/host';
 import { NtlmSidecar, SIDECAR_HOW_TO_GET, sidecarAvailable } from '../host/ntlm/acceptor';
 import { FREERDP_HOW_TO_GET, freerdpAvailable, parseConnectionConfirm, startShadowServer, x224ConnectionRequest, type ShadowServer } from '../support/freerdp';
-import { findRoot, peerMissing, pwshPath } from '../support/peers';
+import { cliMissing, runCli } from '../support/cli';
+import { peerMissing, pwshPath } from '../support/peers';
 
 const PASSWORD = 'Cred-opt-pässwörd-3!';
-const CLI = join(findRoot(), 'out', 'cli', 'winrm-run.js');
-const noCli = peerMissing('winrm-run CLI build (out/cli/winrm-run.js)', existsSync(CLI), 'Run: node .ci/build.mjs');
+const noCli = cliMissing();
 const noFreeRdp = peerMissing('FreeRDP shadow server (freerdp-shadow-cli, winpr-hash, Xvfb)', freerdpAvailable(), FREERDP_HOW_TO_GET);
 const noSidecar = peerMissing('gss-ntlmssp with python3-gssapi (Debian /usr/bin/python3)', sidecarAvailable(), SIDECAR_HOW_TO_GET);
 const noPwsh = peerMissing('pwsh 7.6.9', pwshPath() !== undefined, 'Run: dotnet tool install --tool-path .tools/pwsh PowerShell --version 7.6.9');
 
-function cli(args: string[], password = PASSWORD): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, WINRM_PASSWORD: password }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => { stdout += d; });
-    child.stderr.on('data', (d) => { stderr += d; });
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const cli = (args: string[], password = PASSWORD) => runCli(args, { password });
 
 /** Bytes from the RDP socket as they come. */
 class RdpReader {

@@ -4,7 +4,6 @@
 // file the CLI writes (its HOME, TMPDIR and working directory are fresh folders that
 // are searched afterwards). The extension's own surfaces are checked by the e2e tests.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -20,7 +19,8 @@ import { startTestHost, type TestHost } from '../host/host';
 import { NtlmSidecar, SIDECAR_HOW_TO_GET, sidecarAvailable } from '../host/ntlm/acceptor';
 import { ntlmScheme } from '../host/ntlm/scheme';
 import { BAD_REPLIES, actionOf, canaryLeaks, faultReply, notHanging } from '../support/faults';
-import { findRoot, peerMissing } from '../support/peers';
+import { CLI_PATH, runCli } from '../support/cli';
+import { peerMissing } from '../support/peers';
 
 const CANARY = 'Cnry-Secret-4b1d-Pässwörd!';
 const WRONG = 'Cnry-Wrong-77e0-Kennwört?';
@@ -136,7 +136,6 @@ for (const auth of ['ntlm', 'credssp'] as const) {
 }
 
 describe('winrm-run: stdout, stderr and every file it writes', () => {
-  const CLI = join(findRoot(), 'out', 'cli', 'winrm-run.js');
   let host: TestHost;
   let garbage: Server;
   let garbageUrl: string;
@@ -159,22 +158,19 @@ describe('winrm-run: stdout, stderr and every file it writes', () => {
     rmSync(scripts, { recursive: true, force: true });
   });
 
-  function cli(args: string[], password = CANARY): Promise<{ code: number | null; out: string }> {
-    return new Promise((resolve) => {
-      const env: NodeJS.ProcessEnv = {
-        PATH: process.env.PATH, WINRM_PASSWORD: password,
-        // Everything the CLI could write goes under `home`.
-        HOME: home, TMPDIR: join(home, 'tmp'), XDG_CONFIG_HOME: join(home, '.config'), XDG_CACHE_HOME: join(home, '.cache'), XDG_STATE_HOME: join(home, '.state'),
-      };
-      const child = spawn(process.execPath, [CLI, ...args], { cwd: home, env, stdio: ['ignore', 'pipe', 'pipe'] });
-      let out = '';
-      child.stdout.on('data', (d) => { out += d; });
-      child.stderr.on('data', (d) => { out += d; });
-      child.on('close', (code) => { outputs.push(out); resolve({ code, out }); });
-    });
+  async function cli(args: string[], password = CANARY): Promise<{ code: number | null; out: string }> {
+    const env: NodeJS.ProcessEnv = {
+      PATH: process.env.PATH, WINRM_PASSWORD: password,
+      // Everything the CLI could write goes under `home`.
+      HOME: home, TMPDIR: join(home, 'tmp'), XDG_CONFIG_HOME: join(home, '.config'), XDG_CACHE_HOME: join(home, '.cache'), XDG_STATE_HOME: join(home, '.state'),
+    };
+    const { code, stdout, stderr } = await runCli(args, { cwd: home, env });
+    const out = stdout + stderr;
+    outputs.push(out);
+    return { code, out };
   }
 
-  test('runs that succeed and runs that fail print no password', { skip: !existsSync(CLI) && 'winrm-run is not built (node .ci/build.mjs src/cli)', timeout: 120_000 }, async () => {
+  test('runs that succeed and runs that fail print no password', { skip: !existsSync(CLI_PATH) && 'winrm-run is not built (node .ci/build.mjs src/cli)', timeout: 120_000 }, async () => {
     const ps1 = join(scripts, 'hello.ps1');
     writeFileSync(ps1, "Write-Output 'hi'\n");
     const trusted = ['--host', host.url, '--ca', host.caPemPath!, '--user', USER];

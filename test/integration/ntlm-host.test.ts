@@ -19,6 +19,7 @@ import type { TraceEvent } from '../../src/core/transport/http';
 import { startTestHost, type TestHost, type TestHostOptions } from '../host/host';
 import { NtlmSidecar, SIDECAR_HOW_TO_GET, sidecarAvailable } from '../host/ntlm/acceptor';
 import { ntlmScheme, type NtlmScheme } from '../host/ntlm/scheme';
+import { runCli } from '../support/cli';
 import { findRoot, peerMissing, pwshPath, runs } from '../support/peers';
 
 const PASSWORD = 'Ntlm-pässwörd-42!';
@@ -133,26 +134,16 @@ for (const mode of modes) {
 }
 
 describe('winrm-run --auth ntlm', { skip: noSidecar || noPwsh }, () => {
-  const cli = join(findRoot(), 'out', 'cli', 'winrm-run.js');
-  function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-    return new Promise((resolve) => {
-      const child = spawn(process.execPath, [cli, ...args], { env: { ...process.env, WINRM_PASSWORD: PASSWORD }, stdio: ['ignore', 'pipe', 'pipe'] });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d) => { stdout += d; });
-      child.stderr.on('data', (d) => { stderr += d; });
-      child.on('close', (code) => resolve({ code, stdout, stderr }));
-    });
-  }
+  const cli = (args: string[]) => runCli(args, { password: PASSWORD });
 
   test('runs PowerShell over HTTP with encryption against a host that refuses plain traffic; "never" is explained', async () => {
     const { host, scheme } = await startNtlmHost({ allowUnencrypted: false });
     try {
-      const ok = await runCli(['--host', host.url, '--user', 'LAB\\alice', '--auth', 'ntlm', '--language', 'powershell', '--command', 'Write-Output "über NTLM"; exit 6']);
+      const ok = await cli(['--host', host.url, '--user', 'LAB\\alice', '--auth', 'ntlm', '--language', 'powershell', '--command', 'Write-Output "über NTLM"; exit 6']);
       assert.equal(ok.code, 6, ok.stderr);
       assert.equal(ok.stdout.replace(/\r\n/g, '\n'), 'über NTLM\n');
       assert.ok(scheme.acceptors.some((a) => a.legs > 0));
-      const never = await runCli(['--host', host.url, '--user', 'alice@LAB', '--auth', 'ntlm', '--encryption', 'never', '--command', 'hostname']);
+      const never = await cli(['--host', host.url, '--user', 'alice@LAB', '--auth', 'ntlm', '--encryption', 'never', '--command', 'hostname']);
       assert.equal(never.code, 255);
       assert.match(never.stderr, /refuses unencrypted traffic.*Hint: .*encryption/);
       assert.ok(!never.stderr.includes(PASSWORD) && !ok.stderr.includes(PASSWORD));

@@ -1,15 +1,13 @@
 // winrm-run with the persistent languages: a real process against the test host,
 // with real pwsh running the loop.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { EXCHANGE_MISSING_MESSAGE } from '../../src/core/launch';
 import { startTestHost, type TestHost } from '../host/host';
-import { findRoot, peerMissing, pwshPath } from '../support/peers';
+import { runCli, type CliResult } from '../support/cli';
+import { peerMissing, pwshPath } from '../support/peers';
 
 const PASSWORD = 'canary-powerhell-cli-Pa55!';
-const CLI = join(findRoot(), 'out', 'cli', 'winrm-run.js');
 const skip = peerMissing('pwsh 7.6.9', pwshPath() !== undefined, 'Run: dotnet tool install --tool-path .tools/pwsh PowerShell --version 7.6.9');
 let host: TestHost;
 let requests = 0;
@@ -19,18 +17,9 @@ before(async () => {
 });
 after(async () => host.close());
 
-interface Result { code: number | null; stdout: string; stderr: string }
+type Result = CliResult;
 
-function cli(args: string[]): Promise<Result> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, '--host', host.url, '--user', 'alice', ...args], { env: { ...process.env, WINRM_PASSWORD: PASSWORD }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => { stdout += d; });
-    child.stderr.on('data', (d) => { stderr += d; });
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const cli = (args: string[]) => runCli(['--host', host.url, '--user', 'alice', ...args], { password: PASSWORD });
 
 /** stderr without the Basic-over-HTTP warning every run here prints. */
 const errLines = (r: Result) => r.stderr.split('\n').filter((l) => l && !/Basic over plain HTTP/.test(l));

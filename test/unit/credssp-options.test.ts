@@ -5,8 +5,7 @@
 // CLI process, refused before it connects anywhere).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createAuthProvider } from '../../src/core/auth';
 import { AuthError, ConfigError } from '../../src/core/errors';
@@ -14,7 +13,8 @@ import {
   CREDSSP_OLD_VERSIONS_RISK, CREDSSP_OPTION_KEYS, HostRegistry, credSspChoiceOf, credSspChoices, describeCredSsp, diagnose, hostCredSsp,
   parseWorkspaceHostsFile, readHost, sessionOptionsFor, toStoredHost, type HostSettings, type KeyValueStore, type SecretStore,
 } from '../../src/core/hosts';
-import { findRoot, peerMissing } from '../support/peers';
+import { cliMissing, runCli } from '../support/cli';
+import { findRoot } from '../support/peers';
 
 const CANARY = 'canary-Cred55p-do-not-store';
 const host: HostSettings = { id: 'x', name: 'Exchange', url: 'http://ex01:5985/wsman', auth: 'credssp', user: 'svc', domain: 'LAB', style: 'dashed', profile: 'safe' };
@@ -151,19 +151,9 @@ test('diagnosis of a CredSSP version below 5: update the host first, the per-hos
   assert.match(d.hint, /man in the middle/);
 });
 
-const CLI = join(findRoot(), 'out', 'cli', 'winrm-run.js');
-const noCli = peerMissing('winrm-run CLI build (out/cli/winrm-run.js)', existsSync(CLI), 'Run: node .ci/build.mjs');
+const noCli = cliMissing();
 
-function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, WINRM_PASSWORD: CANARY }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => { stdout += d; });
-    child.stderr.on('data', (d) => { stderr += d; });
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const cli = (args: string[]) => runCli(args, { password: CANARY });
 
 // Port 1 on loopback: a connection attempt would fail with "Nothing accepts connections"; these fail before.
 const target = ['--host', 'http://127.0.0.1:1/wsman', '--user', 'LAB\\alice', '--command', 'hostname'];
